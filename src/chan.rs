@@ -1,0 +1,304 @@
+//! The channel core: a queue, a waiting room per side, handle counts, and the
+//! park protocol, written once for every future and every blocking call.
+//!
+//! Knows no public names: the API modules wrap [`Chan`] in their handles.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::task::{Context, Poll};
+
+use crate::notify::{Ticket, Waiters};
+use crate::queue::{PopError, PushError, Queue};
+use crate::sync::{AtomicUsize, Ordering};
+
+/// The state every handle of one channel shares (behind an `Arc`).
+pub(crate) struct Chan<T, Q> {
+    queue: Q,
+    /// Senders waiting for room.
+    send_ops: Waiters,
+    /// Receivers waiting for a message (streams included).
+    recv_ops: Waiters,
+    /// Tasks waiting for the channel to close; notified only by `close`, so
+    /// they never take a wake-up meant for a sender or receiver.
+    close_ops: Waiters,
+    /// Live `Sender`s; the last one to go closes the channel.
+    senders: AtomicUsize,
+    /// Live `Receiver`s; the last one to go closes the channel.
+    receivers: AtomicUsize,
+    _marker: PhantomData<T>,
+}
+
+/// Which handle count an operation is about.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Side {
+    Send,
+    Recv,
+}
+
+/// Which line of waiters a ticket stands in.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Line {
+    /// Senders waiting for room.
+    Send,
+    /// Receivers waiting for a message.
+    Recv,
+    /// Anyone waiting for the channel to close.
+    Closed,
+}
+
+/// How a waiting operation waits: as a task, or by blocking the thread.
+pub(crate) enum Wait<'a, 'b> {
+    Task(&'a mut Context<'b>),
+    Thread,
+}
+
+impl<T, Q: Queue<T>> Chan<T, Q> {
+    /// A channel over `queue` with one sender and one receiver.
+    pub(crate) fn new(queue: Q) -> Self {
+        Self {
+            queue,
+            send_ops: Waiters::new(),
+            recv_ops: Waiters::new(),
+            close_ops: Waiters::new(),
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+            _marker: PhantomData,
+        }
+    }
+
+    pub(crate) fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// Pushes without waiting; wakes a receiver if one waits.
+    #[inline]
+    pub(crate) fn try_send(&self, value: T) -> Result<(), PushError<T>> {
+        self.queue.push(value)?;
+        self.recv_ops.notify_one();
+        Ok(())
+    }
+
+    /// Pushes, replacing the oldest message when full; `Err` when closed.
+    pub(crate) fn force_send(&self, value: T) -> Result<Option<T>, T> {
+        let replaced = self.queue.force_push(value)?;
+        self.recv_ops.notify_one();
+        Ok(replaced)
+    }
+
+    /// Pops without waiting; wakes a sender if one waits.
+    #[inline]
+    pub(crate) fn try_recv(&self) -> Result<T, PopError> {
+        let value = self.queue.pop()?;
+        self.send_ops.notify_one();
+        Ok(value)
+    }
+
+    /// Pops up to `limit` messages into `out`; wakes as many senders.
+    pub(crate) fn try_recv_many(&self, out: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
+        let n = self.queue.pop_many(out, limit)?;
+        for _ in 0..n {
+            self.send_ops.notify_one();
+        }
+        Ok(n)
+    }
+
+    /// Closes the queue and wakes every waiter on both sides; `true` if this
+    /// call closed it.
+    pub(crate) fn close(&self) -> bool {
+        if self.queue.close() {
+            self.send_ops.notify_all();
+            self.recv_ops.notify_all();
+            self.close_ops.notify_all();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Sends, waiting for room: the park protocol for senders.
+    /// `value` is `None` once sent (or handed back).
+    pub(crate) fn poll_send(
+        &self,
+        value: &mut Option<T>,
+        ticket: &mut Option<Ticket>,
+        wait: Wait<'_, '_>,
+    ) -> Poll<Result<(), T>> {
+        self.park(&self.send_ops, ticket, wait, || {
+            let v = value.take().expect("send polled after completion");
+            match self.try_send(v) {
+                Ok(()) => Some(Ok(())),
+                Err(PushError::Closed(v)) => Some(Err(v)),
+                Err(PushError::Full(v)) => {
+                    *value = Some(v);
+                    None
+                }
+            }
+        })
+    }
+
+    /// Receives, waiting for a message: the park protocol for receivers.
+    /// `Err(())` once the channel is closed and drained.
+    pub(crate) fn poll_recv(
+        &self,
+        ticket: &mut Option<Ticket>,
+        wait: Wait<'_, '_>,
+    ) -> Poll<Result<T, ()>> {
+        self.park(&self.recv_ops, ticket, wait, || match self.try_recv() {
+            Ok(v) => Some(Ok(v)),
+            Err(PopError::Closed) => Some(Err(())),
+            Err(PopError::Empty) => None,
+        })
+    }
+
+    /// Receives at least one and up to `limit` messages, waiting for the
+    /// first; `Err(())` once closed and drained.
+    pub(crate) fn poll_recv_many(
+        &self,
+        out: &mut Vec<T>,
+        limit: usize,
+        ticket: &mut Option<Ticket>,
+        wait: Wait<'_, '_>,
+    ) -> Poll<Result<usize, ()>> {
+        if limit == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        self.park(&self.recv_ops, ticket, wait, || {
+            match self.try_recv_many(out, limit) {
+                Ok(n) => Some(Ok(n)),
+                Err(PopError::Closed) => Some(Err(())),
+                Err(PopError::Empty) => None,
+            }
+        })
+    }
+
+    /// Waits until the channel is closed.
+    pub(crate) fn poll_closed(&self, ticket: &mut Option<Ticket>, wait: Wait<'_, '_>) -> Poll<()> {
+        self.park(&self.close_ops, ticket, wait, || {
+            self.queue.is_closed().then_some(())
+        })
+    }
+
+    /// The park protocol, the one place anything in the crate waits:
+    ///
+    /// 1. try the operation;
+    /// 2. on failure, join the waiters (register a listener, count it);
+    /// 3. try again: a push or pop that happened between 1 and 2 did not see
+    ///    us in the count and sent no wake-up, but this second try sees its
+    ///    effect (see notify.rs for why one of the two must see the other);
+    /// 4. only then wait; when woken, go back to 1.
+    ///
+    /// A ticket survives across polls in `ticket`; the owner of `ticket` must
+    /// give it back with [`Chan::cancel`] if it stops waiting early.
+    fn park<R>(
+        &self,
+        waiters: &Waiters,
+        ticket: &mut Option<Ticket>,
+        mut wait: Wait<'_, '_>,
+        mut attempt: impl FnMut() -> Option<R>,
+    ) -> Poll<R> {
+        loop {
+            if let Some(done) = attempt() {
+                if let Some(t) = ticket.take() {
+                    waiters.leave(t);
+                }
+                return Poll::Ready(done);
+            }
+            match (ticket.take(), &mut wait) {
+                // Step 2; the loop makes step 3.
+                (None, _) => *ticket = Some(waiters.join()),
+                (Some(t), Wait::Thread) => waiters.wait(t),
+                (Some(t), Wait::Task(cx)) => {
+                    *ticket = Some(t);
+                    if waiters.poll(ticket, cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives back the ticket of a wait that stops early (a dropped future);
+    /// a notification it had consumed passes on to the next waiter in line.
+    pub(crate) fn cancel(&self, line: Line, ticket: &mut Option<Ticket>) {
+        if let Some(t) = ticket.take() {
+            match line {
+                Line::Send => self.send_ops.leave(t),
+                Line::Recv => self.recv_ops.leave(t),
+                Line::Closed => self.close_ops.leave(t),
+            }
+        }
+    }
+
+    fn count(&self, side: Side) -> &AtomicUsize {
+        match side {
+            Side::Send => &self.senders,
+            Side::Recv => &self.receivers,
+        }
+    }
+
+    /// Live handles on `side`.
+    pub(crate) fn handles(&self, side: Side) -> usize {
+        self.count(side).load(Ordering::SeqCst)
+    }
+
+    /// Counts a new handle made from a live one (`Clone`).
+    pub(crate) fn acquire(&self, side: Side) {
+        // Ordering: Relaxed, as for `Arc::clone`: the caller holds a live
+        // handle, so the count cannot reach zero meanwhile.
+        let old = self.count(side).fetch_add(1, Ordering::Relaxed);
+        // A count near usize::MAX means handles are leaked in a loop; stop
+        // before it wraps to zero and closes a channel with live handles.
+        assert!(old < usize::MAX / 2, "ringchan: too many handles");
+    }
+
+    /// Counts a new handle made from a weak one, unless the side already
+    /// reached zero (then the channel is closed for good).
+    pub(crate) fn try_acquire(&self, side: Side) -> bool {
+        let count = self.count(side);
+        // Ordering: Relaxed load, then an RMW that only succeeds from a
+        // non-zero count; the channel state it protects is behind the Arc.
+        let mut n = count.load(Ordering::Relaxed);
+        loop {
+            if n == 0 {
+                return false;
+            }
+            assert!(n < usize::MAX / 2, "ringchan: too many handles");
+            match count.compare_exchange_weak(n, n + 1, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(current) => n = current,
+            }
+        }
+    }
+
+    /// Uncounts a handle; the last one on a side closes the channel.
+    pub(crate) fn release(&self, side: Side) {
+        // Ordering: AcqRel so the last handle's close comes after every
+        // other handle's operations (as in `Arc::drop`).
+        if self.count(side).fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.close();
+        }
+    }
+}
+
+impl<T, Q: Queue<T> + DebugQueue> fmt::Debug for Chan<T, Q> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let alternate = f.alternate();
+        let mut s = f.debug_struct("Chan");
+        s.field("len", &self.queue.len())
+            .field("capacity", &self.queue.capacity())
+            .field("closed", &self.queue.is_closed())
+            .field("senders", &self.handles(Side::Send))
+            .field("receivers", &self.handles(Side::Recv))
+            .field("waiting_senders", &self.send_ops.count())
+            .field("waiting_receivers", &self.recv_ops.count());
+        if alternate {
+            s.field("queue", &self.queue.debug_state());
+        }
+        s.finish()
+    }
+}
+
+/// A queue that can show its internal state for debugging.
+pub(crate) trait DebugQueue {
+    fn debug_state(&self) -> Box<dyn fmt::Debug + '_>;
+}

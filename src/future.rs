@@ -1,0 +1,314 @@
+//! The named futures of the native API. Each one is a thin state machine over
+//! the park protocol in `chan.rs`; its `Drop` gives back its place in line, so
+//! a wake-up it had consumed reaches the next waiter (cancel safety).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::chan::{Chan, Line, Wait};
+use crate::error::{RecvError, SendError};
+use crate::notify::Ticket;
+use crate::queue::Flavor;
+use crate::sync::Unshared;
+
+/// The channel behind a native-API handle.
+pub(crate) type MpmcChan<T> = Chan<T, Flavor<T>>;
+
+/// Runs a poll function to completion on this thread; the function must not
+/// return `Pending` when given `Wait::Thread`.
+fn block_on<R>(mut poll: impl FnMut(Wait<'_, '_>) -> Poll<R>) -> R {
+    match poll(Wait::Thread) {
+        Poll::Ready(r) => r,
+        Poll::Pending => unreachable!("a blocking wait returned Pending"),
+    }
+}
+
+/// Future of [`Sender::send`](crate::Sender::send): resolves once the message
+/// is in the channel, or hands it back in a [`SendError`] if the channel is
+/// closed.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringchan::bounded(1);
+/// let send: ringchan::Send<'_, i32> = tx.send(1);
+/// send.await.unwrap();
+/// assert_eq!(rx.recv().await, Ok(1));
+/// # });
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Send<'a, T> {
+    chan: &'a MpmcChan<T>,
+    msg: Unshared<Option<T>>,
+    ticket: Option<Ticket>,
+}
+
+impl<'a, T> Send<'a, T> {
+    pub(crate) fn new(chan: &'a MpmcChan<T>, msg: T) -> Self {
+        Self {
+            chan,
+            msg: Unshared::new(Some(msg)),
+            ticket: None,
+        }
+    }
+
+    fn poll_with(&mut self, wait: Wait<'_, '_>) -> Poll<Result<(), SendError<T>>> {
+        self.chan
+            .poll_send(self.msg.get_mut(), &mut self.ticket, wait)
+            .map(|r| r.map_err(SendError))
+    }
+
+    /// Blocks the current thread until the message is sent; the blocking
+    /// counterpart of `.await` (as in async-channel).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// tx.send(5).wait().unwrap();
+    /// assert_eq!(rx.recv().wait(), Ok(5));
+    /// drop(rx);
+    /// assert_eq!(tx.send(6).wait().unwrap_err().into_inner(), 6);
+    /// ```
+    pub fn wait(mut self) -> Result<(), SendError<T>> {
+        block_on(|w| self.poll_with(w))
+    }
+}
+
+impl<T> Future for Send<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().poll_with(Wait::Task(cx))
+    }
+}
+
+// The message is never pinned: `Send` moves it only by value.
+impl<T> Unpin for Send<'_, T> {}
+
+impl<T> Drop for Send<'_, T> {
+    fn drop(&mut self) {
+        self.chan.cancel(Line::Send, &mut self.ticket);
+    }
+}
+
+impl<T> fmt::Debug for Send<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Send")
+            .field("waiting", &self.ticket.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Future of [`Receiver::recv`](crate::Receiver::recv): resolves to the next
+/// message, or to [`RecvError`] once the channel is closed and drained.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringchan::bounded(1);
+/// tx.send("a").await.unwrap();
+/// let recv: ringchan::Recv<'_, &str> = rx.recv();
+/// assert_eq!(recv.await, Ok("a"));
+/// drop(tx);
+/// assert_eq!(rx.recv().await, Err(ringchan::RecvError));
+/// # });
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Recv<'a, T> {
+    chan: &'a MpmcChan<T>,
+    ticket: Option<Ticket>,
+}
+
+impl<'a, T> Recv<'a, T> {
+    pub(crate) fn new(chan: &'a MpmcChan<T>) -> Self {
+        Self { chan, ticket: None }
+    }
+
+    fn poll_with(&mut self, wait: Wait<'_, '_>) -> Poll<Result<T, RecvError>> {
+        self.chan
+            .poll_recv(&mut self.ticket, wait)
+            .map(|r| r.map_err(|()| RecvError))
+    }
+
+    /// Blocks the current thread until a message arrives or the channel is
+    /// closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// std::thread::spawn(move || tx.send_blocking(9).unwrap());
+    /// assert_eq!(rx.recv().wait(), Ok(9));
+    /// assert!(rx.recv().wait().is_err());
+    /// ```
+    pub fn wait(mut self) -> Result<T, RecvError> {
+        block_on(|w| self.poll_with(w))
+    }
+}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().poll_with(Wait::Task(cx))
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        self.chan.cancel(Line::Recv, &mut self.ticket);
+    }
+}
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv")
+            .field("waiting", &self.ticket.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Future of [`Receiver::recv_many`](crate::Receiver::recv_many): waits for at
+/// least one message, then moves up to `limit` into the buffer.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringchan::bounded(8);
+/// for i in 0..5 {
+///     tx.send(i).await.unwrap();
+/// }
+/// let mut buf = Vec::new();
+/// assert_eq!(rx.recv_many(&mut buf, 3).await, Ok(3));
+/// assert_eq!(buf, [0, 1, 2]);
+/// # });
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct RecvMany<'a, T> {
+    chan: &'a MpmcChan<T>,
+    out: &'a mut Vec<T>,
+    limit: usize,
+    ticket: Option<Ticket>,
+}
+
+impl<'a, T> RecvMany<'a, T> {
+    pub(crate) fn new(chan: &'a MpmcChan<T>, out: &'a mut Vec<T>, limit: usize) -> Self {
+        Self {
+            chan,
+            out,
+            limit,
+            ticket: None,
+        }
+    }
+
+    fn poll_with(&mut self, wait: Wait<'_, '_>) -> Poll<Result<usize, RecvError>> {
+        self.chan
+            .poll_recv_many(self.out, self.limit, &mut self.ticket, wait)
+            .map(|r| r.map_err(|()| RecvError))
+    }
+
+    /// Blocks the current thread until at least one message arrives (or the
+    /// channel is closed and drained), then returns how many were moved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(4);
+    /// tx.send_blocking(1).unwrap();
+    /// let mut buf = vec![];
+    /// assert_eq!(rx.recv_many(&mut buf, 10).wait(), Ok(1));
+    /// ```
+    pub fn wait(mut self) -> Result<usize, RecvError> {
+        block_on(|w| self.poll_with(w))
+    }
+}
+
+impl<T> Future for RecvMany<'_, T> {
+    type Output = Result<usize, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().poll_with(Wait::Task(cx))
+    }
+}
+
+impl<T> Drop for RecvMany<'_, T> {
+    fn drop(&mut self) {
+        self.chan.cancel(Line::Recv, &mut self.ticket);
+    }
+}
+
+impl<T> fmt::Debug for RecvMany<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvMany")
+            .field("limit", &self.limit)
+            .field("waiting", &self.ticket.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Future of [`Sender::closed`](crate::Sender::closed): resolves once the
+/// channel is closed.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringchan::bounded::<()>(1);
+/// let closed: ringchan::Closed<'_, ()> = tx.closed();
+/// drop(rx);
+/// closed.await;
+/// assert!(tx.is_closed());
+/// # });
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Closed<'a, T> {
+    chan: &'a MpmcChan<T>,
+    ticket: Option<Ticket>,
+}
+
+impl<'a, T> Closed<'a, T> {
+    pub(crate) fn new(chan: &'a MpmcChan<T>) -> Self {
+        Self { chan, ticket: None }
+    }
+
+    /// Blocks the current thread until the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded::<()>(1);
+    /// std::thread::spawn(move || drop(rx));
+    /// tx.closed().wait();
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn wait(mut self) {
+        block_on(|w| self.chan.poll_closed(&mut self.ticket, w))
+    }
+}
+
+impl<T> Future for Closed<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.chan.poll_closed(&mut this.ticket, Wait::Task(cx))
+    }
+}
+
+impl<T> Drop for Closed<'_, T> {
+    fn drop(&mut self) {
+        self.chan.cancel(Line::Closed, &mut self.ticket);
+    }
+}
+
+impl<T> fmt::Debug for Closed<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Closed").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,805 @@
+//! The native MPMC API, in the shape of `async-channel` 2: thin handles that
+//! delegate to the channel core. No `unsafe` here.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::stream::{FusedStream, Stream};
+
+use crate::chan::{Chan, Line, Side, Wait};
+use crate::error::{SendError, TryRecvError, TrySendError};
+use crate::future::{Closed, MpmcChan, Recv, RecvMany, Send};
+use crate::notify::Ticket;
+use crate::queue::{Flavor, PopError, PushError, Queue};
+use crate::ring::Ring;
+use crate::sync::Arc;
+
+/// Creates a channel that holds at most `cap` messages.
+///
+/// Both handles can be cloned: any number of senders and receivers share the
+/// channel, and each message goes to exactly one receiver. Senders wait (or
+/// `try_send` fails with [`TrySendError::Full`]) while `cap` messages are
+/// buffered.
+///
+/// # Panics
+///
+/// If `cap` is 0, or so large that the buffer cannot be allocated.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringchan::bounded(2);
+/// tx.send(1).await.unwrap();
+/// tx.send(2).await.unwrap();
+/// assert!(tx.try_send(3).unwrap_err().is_full());
+/// assert_eq!(rx.recv().await, Ok(1));
+/// # });
+/// ```
+///
+/// ```should_panic = "ringchan::bounded: capacity must be at least 1"
+/// let _ = ringchan::bounded::<u8>(0);
+/// ```
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    from_queue(Flavor::Bounded(Ring::new(cap, "ringchan::bounded")))
+}
+
+fn from_queue<T>(queue: Flavor<T>) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan::new(queue));
+    let tx = Sender { chan: chan.clone() };
+    let rx = Receiver { chan, ticket: None };
+    (tx, rx)
+}
+
+/// The sending half of a channel. Clone it for more producers; the channel
+/// closes when the last sender is dropped.
+///
+/// `{:?}` shows the channel's length, capacity and handle counts; `{:#?}`
+/// also shows the queue's internals (head and tail positions and the state of
+/// each slot), for debugging.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = ringchan::bounded(4);
+/// let tx2 = tx.clone();
+/// tx.try_send("a").unwrap();
+/// tx2.try_send("b").unwrap();
+/// assert_eq!(tx.sender_count(), 2);
+/// assert!(format!("{tx:#?}").contains("head"));
+/// ```
+pub struct Sender<T> {
+    chan: Arc<MpmcChan<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `msg` without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] when the channel holds `capacity` messages,
+    /// [`TrySendError::Closed`] when it is closed; both hand `msg` back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringchan::TrySendError;
+    ///
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Closed(3)));
+    /// ```
+    #[inline]
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        self.chan.try_send(msg).map_err(|e| match e {
+            PushError::Full(v) => TrySendError::Full(v),
+            PushError::Closed(v) => TrySendError::Closed(v),
+        })
+    }
+
+    /// Sends `msg`, waiting for room while the channel is full.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with `msg` inside when the channel is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes drops `msg` unsent (it is
+    /// only in the channel once the future returns `Ok`); any wake-up it had
+    /// taken passes on to the next waiting sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// tx.send(1).await.unwrap();
+    /// drop(rx);
+    /// assert_eq!(tx.send(2).await.unwrap_err().into_inner(), 2);
+    /// # });
+    /// ```
+    pub fn send(&self, msg: T) -> Send<'_, T> {
+        Send::new(&self.chan, msg)
+    }
+
+    /// Sends `msg`, blocking the thread while the channel is full. Do not
+    /// call it from async code: it blocks the executor's thread.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with `msg` inside when the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// let t = std::thread::spawn(move || {
+    ///     for i in 0..3 {
+    ///         tx.send_blocking(i).unwrap();
+    ///     }
+    /// });
+    /// let got: Vec<i32> = (0..3).map(|_| rx.recv_blocking().unwrap()).collect();
+    /// t.join().unwrap();
+    /// assert_eq!(got, [0, 1, 2]);
+    /// ```
+    pub fn send_blocking(&self, msg: T) -> Result<(), SendError<T>> {
+        self.send(msg).wait()
+    }
+
+    /// Sends `msg` without waiting; when the channel is full, replaces the
+    /// oldest buffered message and returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with `msg` inside when the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(2);
+    /// assert_eq!(tx.force_send(1), Ok(None));
+    /// assert_eq!(tx.force_send(2), Ok(None));
+    /// assert_eq!(tx.force_send(3), Ok(Some(1)));
+    /// assert_eq!(rx.try_recv(), Ok(2));
+    /// assert_eq!(rx.try_recv(), Ok(3));
+    /// rx.close();
+    /// assert_eq!(tx.force_send(4).unwrap_err().into_inner(), 4);
+    /// ```
+    pub fn force_send(&self, msg: T) -> Result<Option<T>, SendError<T>> {
+        self.chan.force_send(msg).map_err(SendError)
+    }
+
+    /// Waits until the channel is closed (by [`close`](Self::close) on any
+    /// handle, or when every receiver is gone).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future has no effect on the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringchan::bounded::<u8>(1);
+    /// tokio::spawn(async move { drop(rx) });
+    /// tx.closed().await;
+    /// assert!(tx.is_closed());
+    /// # });
+    /// ```
+    pub fn closed(&self) -> Closed<'_, T> {
+        Closed::new(&self.chan)
+    }
+
+    /// Closes the channel: sends fail from now on, receivers drain what is
+    /// buffered and then see it closed, and every waiting task wakes.
+    /// Returns `true` if this call closed it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(2);
+    /// tx.try_send(1).unwrap();
+    /// assert!(tx.close());
+    /// assert!(!tx.close());
+    /// assert!(tx.try_send(2).unwrap_err().is_closed());
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert!(rx.try_recv().unwrap_err().is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// `true` once the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded::<()>(1);
+    /// assert!(!tx.is_closed());
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.queue().is_closed()
+    }
+
+    /// `true` when no message is buffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringchan::bounded(1);
+    /// assert!(tx.is_empty());
+    /// tx.try_send(()).unwrap();
+    /// assert!(!tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `true` when the channel holds `capacity` messages (never for an
+    /// unbounded channel).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringchan::bounded(1);
+    /// assert!(!tx.is_full());
+    /// tx.try_send(()).unwrap();
+    /// assert!(tx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.capacity() == Some(self.len())
+    }
+
+    /// Number of messages buffered (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringchan::bounded(3);
+    /// tx.try_send(1).unwrap();
+    /// tx.try_send(2).unwrap();
+    /// assert_eq!(tx.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.chan.queue().len()
+    }
+
+    /// The most messages the channel holds; `None` when unbounded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringchan::bounded::<u8>(5);
+    /// assert_eq!(tx.capacity(), Some(5));
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        self.chan.queue().capacity()
+    }
+
+    /// Number of live receivers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded::<u8>(1);
+    /// let _rx2 = rx.clone();
+    /// assert_eq!(tx.receiver_count(), 2);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.chan.handles(Side::Recv)
+    }
+
+    /// Number of live senders.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringchan::bounded::<u8>(1);
+    /// let _tx2 = tx.clone();
+    /// assert_eq!(tx.sender_count(), 2);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.chan.handles(Side::Send)
+    }
+
+    /// A handle that does not keep the channel open; [`WeakSender::upgrade`]
+    /// gives a sender back while any sender lives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringchan::bounded::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert!(weak.upgrade().is_some());
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            chan: self.chan.clone(),
+        }
+    }
+
+    /// `true` if both senders belong to the same channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringchan::bounded::<u8>(1);
+    /// let (other, _rx2) = ringchan::bounded::<u8>(1);
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// assert!(!tx.same_channel(&other));
+    /// ```
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.acquire(Side::Send);
+        Self {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.chan.release(Side::Send);
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sender ")?;
+        fmt::Debug::fmt(&*self.chan, f)
+    }
+}
+
+/// The receiving half of a channel. Clone it for more consumers (each
+/// message goes to one of them); the channel closes when the last receiver
+/// is dropped. It is a [`Stream`] of messages that ends when the channel is
+/// closed and drained.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringchan::bounded(4);
+/// tx.send(1).await.unwrap();
+/// tx.send(2).await.unwrap();
+/// drop(tx);
+/// assert_eq!(rx.collect::<Vec<_>>().await, [1, 2]);
+/// # });
+/// ```
+pub struct Receiver<T> {
+    chan: Arc<MpmcChan<T>>,
+    /// The `Stream` impl's place in line between polls.
+    ticket: Option<Ticket>,
+}
+
+impl<T> Receiver<T> {
+    /// Receives a message without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] when nothing is buffered, and
+    /// [`TryRecvError::Closed`] when the channel is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringchan::TryRecvError;
+    ///
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.try_send(1).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
+    #[inline]
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.chan.try_recv().map_err(pop_error)
+    }
+
+    /// Receives a message, waiting while the channel is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`](crate::RecvError) once the channel is closed and
+    /// drained.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a message is taken from the channel only in the poll that
+    /// returns it, so dropping the future loses nothing; a wake-up it had
+    /// taken passes on to the next waiting receiver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// tokio::spawn(async move { tx.send(7).await.unwrap() });
+    /// assert_eq!(rx.recv().await, Ok(7));
+    /// assert_eq!(rx.recv().await, Err(ringchan::RecvError));
+    /// # });
+    /// ```
+    pub fn recv(&self) -> Recv<'_, T> {
+        Recv::new(&self.chan)
+    }
+
+    /// Receives a message, blocking the thread while the channel is empty.
+    /// Do not call it from async code.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`](crate::RecvError) once the channel is closed and
+    /// drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// std::thread::spawn(move || tx.send_blocking("hi").unwrap());
+    /// assert_eq!(rx.recv_blocking(), Ok("hi"));
+    /// assert!(rx.recv_blocking().is_err());
+    /// ```
+    pub fn recv_blocking(&self) -> Result<T, crate::RecvError> {
+        self.recv().wait()
+    }
+
+    /// Waits for at least one message, then moves up to `limit` buffered
+    /// messages into `buf` (appending, oldest first) and returns how many.
+    /// Returns `Ok(0)` at once when `limit` is 0.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`](crate::RecvError) once the channel is closed and
+    /// drained.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: messages move into `buf` only in the poll that returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringchan::bounded(8);
+    /// for i in 0..4 {
+    ///     tx.send(i).await.unwrap();
+    /// }
+    /// drop(tx);
+    /// let mut buf = Vec::new();
+    /// assert_eq!(rx.recv_many(&mut buf, 10).await, Ok(4));
+    /// assert_eq!(buf, [0, 1, 2, 3]);
+    /// assert!(rx.recv_many(&mut buf, 10).await.is_err());
+    /// # });
+    /// ```
+    pub fn recv_many<'a>(&'a self, buf: &'a mut Vec<T>, limit: usize) -> RecvMany<'a, T> {
+        RecvMany::new(&self.chan, buf, limit)
+    }
+
+    /// Moves up to `limit` buffered messages into `buf` without waiting and
+    /// returns how many (at least one).
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] when nothing is buffered and `limit > 0`;
+    /// [`TryRecvError::Closed`] when the channel is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(8);
+    /// let mut buf = Vec::new();
+    /// assert!(rx.try_recv_many(&mut buf, 4).unwrap_err().is_empty());
+    /// for i in 0..3 {
+    ///     tx.try_send(i).unwrap();
+    /// }
+    /// assert_eq!(rx.try_recv_many(&mut buf, 2), Ok(2));
+    /// assert_eq!(buf, [0, 1]);
+    /// ```
+    pub fn try_recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Result<usize, TryRecvError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        self.chan.try_recv_many(buf, limit).map_err(pop_error)
+    }
+
+    /// Closes the channel; see [`Sender::close`]. Returns `true` if this call
+    /// closed it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// tx.try_send(1).unwrap();
+    /// assert!(rx.close());
+    /// assert!(tx.try_send(2).is_err());
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// `true` once the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded::<()>(1);
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.queue().is_closed()
+    }
+
+    /// `true` when no message is buffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// assert!(rx.is_empty());
+    /// tx.try_send(()).unwrap();
+    /// assert!(!rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `true` when the channel holds `capacity` messages.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(1);
+    /// tx.try_send(()).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.capacity() == Some(self.len())
+    }
+
+    /// Number of messages buffered (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(2);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.chan.queue().len()
+    }
+
+    /// The most messages the channel holds; `None` when unbounded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringchan::bounded::<u8>(3);
+    /// assert_eq!(rx.capacity(), Some(3));
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        self.chan.queue().capacity()
+    }
+
+    /// Number of live receivers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringchan::bounded::<u8>(1);
+    /// assert_eq!(rx.receiver_count(), 1);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.chan.handles(Side::Recv)
+    }
+
+    /// Number of live senders.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded::<u8>(1);
+    /// drop(tx);
+    /// assert_eq!(rx.sender_count(), 0);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.chan.handles(Side::Send)
+    }
+
+    /// A handle that does not keep the channel open; [`WeakReceiver::upgrade`]
+    /// gives a receiver back while any receiver lives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringchan::bounded::<u8>(1);
+    /// let weak = rx.downgrade();
+    /// assert!(weak.upgrade().is_some());
+    /// drop(rx);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakReceiver<T> {
+        WeakReceiver {
+            chan: self.chan.clone(),
+        }
+    }
+
+    /// `true` if both receivers belong to the same channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringchan::bounded::<u8>(1);
+    /// assert!(rx.same_channel(&rx.clone()));
+    /// ```
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+fn pop_error(e: PopError) -> TryRecvError {
+    match e {
+        PopError::Empty => TryRecvError::Empty,
+        PopError::Closed => TryRecvError::Closed,
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.chan.acquire(Side::Recv);
+        Self {
+            chan: self.chan.clone(),
+            ticket: None,
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.chan.cancel(Line::Recv, &mut self.ticket);
+        self.chan.release(Side::Recv);
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Receiver ")?;
+        fmt::Debug::fmt(&*self.chan, f)
+    }
+}
+
+impl<T> Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        this.chan
+            .poll_recv(&mut this.ticket, Wait::Task(cx))
+            .map(Result::ok)
+    }
+}
+
+impl<T> FusedStream for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        let queue = self.chan.queue();
+        queue.is_closed() && queue.len() == 0
+    }
+}
+
+/// A sender that does not keep the channel open. Made by
+/// [`Sender::downgrade`].
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = ringchan::bounded(1);
+/// let weak = tx.downgrade();
+/// weak.upgrade().unwrap().try_send(1).unwrap();
+/// drop(tx);
+/// assert!(weak.upgrade().is_none());
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// ```
+pub struct WeakSender<T> {
+    chan: Arc<MpmcChan<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// A sender, unless every sender is already gone (then `None`, for good).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringchan::bounded::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// let tx2 = weak.upgrade().unwrap();
+    /// drop((tx, tx2));
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        self.chan.try_acquire(Side::Send).then(|| Sender {
+            chan: self.chan.clone(),
+        })
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        Self {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WeakSender ")?;
+        fmt::Debug::fmt(&*self.chan, f)
+    }
+}
+
+/// A receiver that does not keep the channel open. Made by
+/// [`Receiver::downgrade`].
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = ringchan::bounded(1);
+/// let weak = rx.downgrade();
+/// tx.try_send(1).unwrap();
+/// assert_eq!(weak.upgrade().unwrap().try_recv(), Ok(1));
+/// drop(rx);
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct WeakReceiver<T> {
+    chan: Arc<MpmcChan<T>>,
+}
+
+impl<T> WeakReceiver<T> {
+    /// A receiver, unless every receiver is already gone (then `None`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringchan::bounded::<u8>(1);
+    /// let weak = rx.downgrade();
+    /// assert!(weak.upgrade().is_some());
+    /// ```
+    pub fn upgrade(&self) -> Option<Receiver<T>> {
+        self.chan.try_acquire(Side::Recv).then(|| Receiver {
+            chan: self.chan.clone(),
+            ticket: None,
+        })
+    }
+}
+
+impl<T> Clone for WeakReceiver<T> {
+    fn clone(&self) -> Self {
+        Self {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakReceiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WeakReceiver ")?;
+        fmt::Debug::fmt(&*self.chan, f)
+    }
+}

@@ -1,0 +1,114 @@
+//! What the channel core needs from a queue, and the one place that picks
+//! between the bounded ring and the unbounded block list.
+
+use crate::chan::DebugQueue;
+use crate::ring::Ring;
+
+/// Why a push did not take the value; the value comes back.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PushError<T> {
+    /// The queue holds `capacity` values.
+    Full(T),
+    /// The queue was closed; nothing can be pushed any more.
+    Closed(T),
+}
+
+/// Why a pop returned nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PopError {
+    /// Nothing is queued right now.
+    Empty,
+    /// Nothing is queued and the queue is closed: nothing ever will be.
+    Closed,
+}
+
+/// A lock-free MPMC queue that can be closed.
+///
+/// Closing is part of the queue, not a flag beside it: a push linearises either
+/// before the close (and its value is then popped before any pop reports
+/// `Closed`) or after it (and gets `PushError::Closed`). A separate flag would
+/// let a push slip in after a receiver saw "closed and empty", losing it.
+pub(crate) trait Queue<T> {
+    /// Adds `value` at the back, or hands it back.
+    fn push(&self, value: T) -> Result<(), PushError<T>>;
+    /// Adds `value` at the back; when full, replaces the oldest value and
+    /// returns it. Hands `value` back only when closed.
+    fn force_push(&self, value: T) -> Result<Option<T>, T>;
+    /// Takes the value at the front.
+    fn pop(&self) -> Result<T, PopError>;
+    /// Closes the queue; `true` if this call closed it.
+    fn close(&self) -> bool;
+    fn is_closed(&self) -> bool;
+    /// Number of values queued (a snapshot).
+    fn len(&self) -> usize;
+    /// `None` when unbounded.
+    fn capacity(&self) -> Option<usize>;
+
+    /// Moves up to `limit` values from the front into `out`, oldest first, and
+    /// returns how many. `Err` only when it moved none (`Empty` or `Closed`).
+    /// A queue that can claim a run of values in one atomic step overrides this.
+    fn pop_many(&self, out: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
+        let mut moved = 0;
+        while moved < limit {
+            match self.pop() {
+                Ok(value) => out.push(value),
+                Err(e) if moved == 0 => return Err(e),
+                Err(_) => break,
+            }
+            moved += 1;
+        }
+        Ok(moved)
+    }
+}
+
+/// The queue behind a native-API channel: the ring, or (issue 6) the list.
+/// The one `match` on the flavour in the crate; everything above is generic.
+pub(crate) enum Flavor<T> {
+    Bounded(Ring<T>),
+}
+
+/// Forwards a call to whichever queue the flavour holds.
+macro_rules! each_flavor {
+    ($self:ident, $q:ident => $body:expr) => {
+        match $self {
+            Flavor::Bounded($q) => $body,
+        }
+    };
+}
+
+impl<T> Queue<T> for Flavor<T> {
+    #[inline]
+    fn push(&self, value: T) -> Result<(), PushError<T>> {
+        each_flavor!(self, q => q.push(value))
+    }
+    fn force_push(&self, value: T) -> Result<Option<T>, T> {
+        each_flavor!(self, q => q.force_push(value))
+    }
+    #[inline]
+    fn pop(&self) -> Result<T, PopError> {
+        each_flavor!(self, q => q.pop())
+    }
+    fn close(&self) -> bool {
+        each_flavor!(self, q => q.close())
+    }
+    fn is_closed(&self) -> bool {
+        each_flavor!(self, q => q.is_closed())
+    }
+    fn len(&self) -> usize {
+        each_flavor!(self, q => q.len())
+    }
+    fn capacity(&self) -> Option<usize> {
+        each_flavor!(self, q => q.capacity())
+    }
+    fn pop_many(&self, out: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
+        each_flavor!(self, q => q.pop_many(out, limit))
+    }
+}
+
+impl<T> DebugQueue for Flavor<T> {
+    fn debug_state(&self) -> Box<dyn std::fmt::Debug + '_> {
+        match self {
+            Flavor::Bounded(q) => Box::new(q.state()),
+        }
+    }
+}

@@ -1,0 +1,772 @@
+//! The bounded lock-free MPMC ring.
+//!
+//! Dmitry Vyukov's bounded MPMC queue
+//! (<https://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>),
+//! with the lap/index position encoding of crossbeam-channel's array flavour so
+//! that every capacity `>= 1` is exact, and a mark bit in the tail so that
+//! closing is part of the queue. No async, no wakers, no `Arc`: this file only
+//! moves values in and out of slots. All of the crate's `unsafe` lives here.
+
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::ops::ControlFlow;
+
+use crate::queue::{PopError, PushError, Queue};
+use crate::sync::{AtomicUsize, Backoff, CachePadded, Ordering, UnsafeCell};
+
+/// One cell of the ring: a stamp saying whose turn it is, and the value.
+struct Slot<T> {
+    /// `{lap, 0, index}` or `{lap, 0, index} + 1`; see [`Ring`].
+    stamp: AtomicUsize,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// A bounded lock-free MPMC queue of exact capacity.
+///
+/// ```text
+/// position (head, tail):   | lap ........... | mark | index |
+///                                             one_lap = 2 * mark_bit
+///   index    slot number, 0 <= index < cap; the bits below mark_bit
+///   mark     set in `tail` only, by `close`: pushes fail from then on
+///   lap      counts turns around the ring, in steps of one_lap; wraps
+///            around usize (one_lap divides 2^64, so laps wrap cleanly)
+///
+/// slot stamp, for the slot at `index`:
+///   {lap, 0, index}       empty: ready for the producer whose tail is
+///                         {lap, 0, index}
+///   {lap, 0, index} + 1   full: holds the value that producer wrote, ready
+///                         for the consumer whose head is {lap, 0, index}
+///
+/// life cycle of one slot (p = {lap, 0, index}):
+///   stamp p ──producer CASes tail p→p+1, writes, stores p+1──▶ stamp p+1
+///   stamp p+1 ──consumer CASes head p→p+1, reads, stores p+one_lap──▶
+///   stamp p+one_lap (empty again, for the next lap)
+///   "p+1" above means the next position: {lap, 0, index+1}, or
+///   {lap+one_lap, 0, 0} after the last index.
+/// ```
+///
+/// Between the CAS that claims a position and the stamp store that publishes
+/// the slot, the slot is *being written* (or *being read*); a thread that
+/// reaches such a slot from the other side waits with [`Backoff`]. Because
+/// `index` has its own bits, "empty for lap L" and "full for lap L" differ even
+/// at capacity 1, where the textbook `stamp = position, mask = cap - 1` form
+/// cannot tell them apart.
+pub(crate) struct Ring<T> {
+    /// Next position to read. Never carries the mark bit.
+    head: CachePadded<AtomicUsize>,
+    /// Next position to write, with the mark bit once closed.
+    tail: CachePadded<AtomicUsize>,
+    slots: Box<[Slot<T>]>,
+    /// `(cap + 1).next_power_of_two()`: the bit after the index bits.
+    mark_bit: usize,
+    /// `2 * mark_bit`: the amount one turn adds to a position.
+    one_lap: usize,
+}
+
+// SAFETY: the ring owns its values and hands each one to exactly one thread:
+// a value is written by the producer that won the tail CAS for its position and
+// read by the consumer that won the head CAS for it (or by `force_push`, which
+// wins the head CAS instead). Moving values between threads needs `T: Send`;
+// no `&T` is ever shared, so `T: Sync` is not needed.
+unsafe impl<T: Send> Send for Ring<T> {}
+// SAFETY: as for `Send`: `&Ring<T>` only ever gives out owned `T`s, one thread
+// per value, with the stamp handshake ordering each write before its read.
+unsafe impl<T: Send> Sync for Ring<T> {}
+
+impl<T> Ring<T> {
+    /// Largest capacity whose position arithmetic fits: `next_power_of_two`
+    /// of `cap + 1` must leave room for the mark bit and at least two laps.
+    const MAX_CAP: usize = 1 << (usize::BITS - 4);
+
+    /// An empty ring for `cap` values.
+    ///
+    /// # Panics
+    /// When `cap` is 0 or too large to allocate; the message names `caller`.
+    pub(crate) fn new(cap: usize, caller: &str) -> Self {
+        Self::with_start(cap, 0, caller)
+    }
+
+    /// An empty ring whose positions start at lap `start` (a multiple of
+    /// `one_lap`): lets tests start a few laps below `usize::MAX` to prove
+    /// the wrap-around.
+    fn with_start(cap: usize, start: usize, caller: &str) -> Self {
+        assert!(cap > 0, "{caller}: capacity must be at least 1, got 0");
+        assert!(
+            cap <= Self::MAX_CAP,
+            "{caller}: capacity {cap} is too large (the most is {})",
+            Self::MAX_CAP
+        );
+        let mark_bit = (cap + 1).next_power_of_two();
+        let one_lap = mark_bit * 2;
+        debug_assert_eq!(start & (one_lap - 1), 0, "start must be lap-aligned");
+
+        let mut slots = Vec::new();
+        if slots.try_reserve_exact(cap).is_err() {
+            panic!(
+                "{caller}: capacity {cap} is too large (cannot allocate {} slots of {} bytes)",
+                cap,
+                std::mem::size_of::<Slot<T>>()
+            );
+        }
+        // Slot `i` starts empty, ready for the producer at position {start, 0, i}.
+        slots.extend((0..cap).map(|i| Slot {
+            stamp: AtomicUsize::new(start + i),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }));
+        Self {
+            head: CachePadded(AtomicUsize::new(start)),
+            tail: CachePadded(AtomicUsize::new(start)),
+            slots: slots.into_boxed_slice(),
+            mark_bit,
+            one_lap,
+        }
+    }
+
+    /// The position after `pos`: the next index, or index 0 of the next lap.
+    #[inline(always)]
+    fn next(&self, pos: usize) -> usize {
+        let index = pos & (self.mark_bit - 1);
+        if index + 1 < self.slots.len() {
+            pos + 1
+        } else {
+            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
+    }
+
+    #[inline(always)]
+    fn slot(&self, pos: usize) -> &Slot<T> {
+        let index = pos & (self.mark_bit - 1);
+        debug_assert!(index < self.slots.len());
+        // SAFETY: every position's index bits are below `cap = slots.len()`:
+        // positions start at index 0 and `next` wraps the index at `cap`.
+        unsafe { self.slots.get_unchecked(index) }
+    }
+
+    /// Shared by `push` and `force_push`: claims the tail when the slot is
+    /// empty; when the ring is full at `tail`, calls `on_full(value, tail)`,
+    /// which either finishes the push its own way (`Break`) or hands the value
+    /// back to retry (`Continue`).
+    #[inline(always)]
+    fn push_or_else<F>(&self, mut value: T, mut on_full: F) -> Result<(), PushError<T>>
+    where
+        F: FnMut(T, usize) -> ControlFlow<Result<(), PushError<T>>, T>,
+    {
+        let mut backoff = Backoff::default();
+        // Ordering: Relaxed is enough for a first guess; a stale tail only
+        // fails the CAS or the stamp comparison below and is reloaded.
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail & self.mark_bit != 0 {
+                return Err(PushError::Closed(value));
+            }
+            let slot = self.slot(tail);
+            // Ordering: Acquire pairs with the Release stamp store of the
+            // consumer that last emptied this slot, so its read of the old
+            // value happens before our write.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == tail {
+                let new_tail = self.next(tail);
+                // Ordering: SeqCst on success: the channel's wake-up protocol
+                // pairs this RMW with a receiver's SeqCst RMW on its waiter
+                // count (see notify.rs). Relaxed on failure: we only retry.
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    new_tail,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: winning the tail CAS at `tail` while the stamp
+                        // read `tail` makes us the only writer of this slot, and
+                        // the slot is empty (its last value was read before the
+                        // stamp became `tail`).
+                        unsafe { slot.value.with_mut(|v| (*v).write(value)) };
+                        // Ordering: Release publishes the value to the consumer
+                        // that Acquire-loads stamp `tail + 1`.
+                        slot.stamp.store(tail + 1, Ordering::Release);
+                        return Ok(());
+                    }
+                    Err(current) => tail = current,
+                }
+            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                // The slot still holds the value of the previous lap: full,
+                // unless a consumer has already claimed it.
+                crate::sync::seqcst_edge();
+                // Ordering: SeqCst pairs with the SeqCst head CAS in `pop` and
+                // with the sender's SeqCst RMW on its waiter count: a sender
+                // that parks after seeing "full" here cannot miss a pop's
+                // wake-up (notify.rs).
+                let head = self.head.load(Ordering::SeqCst);
+                if head.wrapping_add(self.one_lap) == tail {
+                    match on_full(value, tail) {
+                        ControlFlow::Break(done) => return done,
+                        ControlFlow::Continue(back) => value = back,
+                    }
+                } else {
+                    backoff.snooze();
+                }
+                tail = self.tail.load(Ordering::Relaxed);
+            } else {
+                // Another producer claimed this position (or our tail is
+                // stale): wait for the tail to move on.
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Takes the value at `pos`, whose slot we have exclusively claimed, and
+    /// frees the slot for the producer of the next lap.
+    ///
+    /// # Safety
+    /// - the caller won the head CAS at `pos` (or, for `force_push`, a CAS
+    ///   that gave it the same exclusive claim);
+    /// - the caller Acquire-loaded the slot's stamp as `pos + 1` before, so
+    ///   the value is initialised and its write happens before this read.
+    #[inline(always)]
+    unsafe fn take(&self, pos: usize) -> T {
+        let slot = self.slot(pos);
+        // SAFETY: the caller's claim and stamp load (see `# Safety`) make the
+        // value initialised and ours alone.
+        let value = unsafe { slot.value.with(|v| (*v).assume_init_read()) };
+        // Ordering: Release orders our read before the next lap's producer
+        // (which Acquire-loads this stamp) overwrites the slot.
+        slot.stamp
+            .store(pos.wrapping_add(self.one_lap), Ordering::Release);
+        value
+    }
+
+    /// Debug view of positions and slots; see [`RingState`].
+    pub(crate) fn state(&self) -> RingState {
+        let head = self.head.load(Ordering::SeqCst);
+        let tail = self.tail.load(Ordering::SeqCst);
+        let slots = self
+            .slots
+            .iter()
+            .take(RingState::MAX_SLOTS)
+            .enumerate()
+            .map(|(index, slot)| {
+                let stamp = slot.stamp.load(Ordering::SeqCst);
+                SlotState::classify(stamp, index, self.mark_bit, head, tail & !self.mark_bit)
+            })
+            .collect();
+        RingState {
+            head,
+            tail: tail & !self.mark_bit,
+            closed: tail & self.mark_bit != 0,
+            len: self.len(),
+            capacity: self.slots.len(),
+            one_lap: self.one_lap,
+            slots,
+        }
+    }
+}
+
+impl<T> Queue<T> for Ring<T> {
+    #[inline]
+    fn push(&self, value: T) -> Result<(), PushError<T>> {
+        self.push_or_else(value, |value, _| {
+            ControlFlow::Break(Err(PushError::Full(value)))
+        })
+    }
+
+    fn force_push(&self, value: T) -> Result<Option<T>, T> {
+        let mut replaced = None;
+        let pushed = self.push_or_else(value, |value, tail| {
+            // Full: claim `tail` as a producer would, then try to take the
+            // oldest value (at `head = tail - one_lap`, the same slot) by
+            // winning the head CAS against the consumers.
+            let new_tail = self.next(tail);
+            // Ordering: SeqCst on success, as for the tail CAS of a push (a
+            // force push that finds a free slot wakes receivers the same way).
+            if self
+                .tail
+                .compare_exchange(tail, new_tail, Ordering::SeqCst, Ordering::Relaxed)
+                .is_err()
+            {
+                return ControlFlow::Continue(value); // tail moved or closed: start over
+            }
+            let slot = self.slot(tail);
+            let oldest = tail.wrapping_sub(self.one_lap);
+            // Ordering: SeqCst like the head CAS in `pop`, which it races.
+            let stolen = self
+                .head
+                .compare_exchange(
+                    oldest,
+                    self.next(oldest),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
+            if stolen {
+                // SAFETY: we won the head CAS at `oldest` and, before calling
+                // us, `push_or_else` Acquire-loaded this slot's stamp as
+                // `oldest + 1` (full), so the value is ours and initialised.
+                // We also own position `tail` (tail CAS), so no producer or
+                // consumer touches the slot until we publish `tail + 1`.
+                replaced = Some(unsafe { slot.value.with(|v| (*v).assume_init_read()) });
+            } else {
+                // A consumer claimed the oldest value first; wait until it
+                // has read it and freed the slot for our lap.
+                let mut backoff = Backoff::default();
+                // Ordering: Acquire pairs with that consumer's Release store
+                // in `take`: its read happens before our write.
+                while slot.stamp.load(Ordering::Acquire) != tail {
+                    backoff.snooze();
+                }
+            }
+            // SAFETY: we own position `tail` (won the tail CAS) and the slot
+            // is vacant: either we just moved its old value out, or its
+            // consumer published stamp `tail`.
+            unsafe { slot.value.with_mut(|v| (*v).write(value)) };
+            // Ordering: Release publishes the value, as in a push.
+            slot.stamp.store(tail + 1, Ordering::Release);
+            ControlFlow::Break(Ok(()))
+        });
+        match pushed {
+            Ok(()) => Ok(replaced),
+            Err(PushError::Closed(value)) => Err(value),
+            Err(PushError::Full(_)) => unreachable!("force_push never gives up on a full ring"),
+        }
+    }
+
+    #[inline]
+    fn pop(&self) -> Result<T, PopError> {
+        let mut backoff = Backoff::default();
+        // Ordering: Relaxed first guess; see `push_or_else`.
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let slot = self.slot(head);
+            // Ordering: Acquire pairs with the producer's Release store of
+            // `head + 1`: its write of the value happens before our read.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == head.wrapping_add(1) {
+                let new_head = self.next(head);
+                // Ordering: SeqCst on success pairs with the SeqCst head load
+                // of a sender that saw "full" (see `push_or_else`).
+                match self.head.compare_exchange_weak(
+                    head,
+                    new_head,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    // SAFETY: we won the head CAS at `head` after
+                    // Acquire-loading stamp `head + 1`.
+                    Ok(_) => return Ok(unsafe { self.take(head) }),
+                    Err(current) => head = current,
+                }
+            } else if stamp == head {
+                // The slot waits for this lap's producer: empty, unless a
+                // producer has already claimed it and is writing.
+                crate::sync::seqcst_edge();
+                // Ordering: SeqCst pairs with the SeqCst tail CAS in
+                // `push_or_else` and with a receiver's SeqCst RMW on its waiter
+                // count: a receiver that parks after "empty" here cannot miss
+                // a push's wake-up (notify.rs).
+                let tail = self.tail.load(Ordering::SeqCst);
+                if tail & !self.mark_bit == head {
+                    return Err(if tail & self.mark_bit != 0 {
+                        PopError::Closed
+                    } else {
+                        PopError::Empty
+                    });
+                }
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            } else {
+                // Another consumer took this position: catch up.
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn close(&self) -> bool {
+        // Ordering: SeqCst RMW: pairs with the SeqCst tail load of `pop`
+        // (a pop that sees the mark sees every earlier push).
+        self.tail.fetch_or(self.mark_bit, Ordering::SeqCst) & self.mark_bit == 0
+    }
+
+    fn is_closed(&self) -> bool {
+        self.tail.load(Ordering::SeqCst) & self.mark_bit != 0
+    }
+
+    fn len(&self) -> usize {
+        loop {
+            // Ordering: SeqCst so that the tail, head, tail triple is a
+            // consistent snapshot when both tail loads agree.
+            let tail = self.tail.load(Ordering::SeqCst);
+            let head = self.head.load(Ordering::SeqCst);
+            if self.tail.load(Ordering::SeqCst) == tail {
+                let tail = tail & !self.mark_bit;
+                let hix = head & (self.mark_bit - 1);
+                let tix = tail & (self.mark_bit - 1);
+                let cap = self.slots.len();
+                return if hix < tix {
+                    tix - hix
+                } else if hix > tix {
+                    cap - hix + tix
+                } else if tail == head {
+                    0
+                } else {
+                    cap
+                };
+            }
+        }
+    }
+
+    fn capacity(&self) -> Option<usize> {
+        Some(self.slots.len())
+    }
+}
+
+impl<T> Drop for Ring<T> {
+    fn drop(&mut self) {
+        // `&mut self`: no other thread is left; positions are final.
+        let mut head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
+        while head != tail {
+            let slot = self.slot(head);
+            // SAFETY: every position in [head, tail) was written (its producer
+            // finished, since no thread is left) and not yet read.
+            unsafe { slot.value.with_mut(|v| (*v).assume_init_drop()) };
+            head = self.next(head);
+        }
+    }
+}
+
+/// What one slot is doing, as seen by [`Ring::state`]; `p` is the position
+/// the stamp names (`{lap, 0, index}`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotState {
+    /// Empty, waiting for the producer at `p`.
+    Ready(usize),
+    /// A producer won the tail CAS for `p` and is writing.
+    Writing(usize),
+    /// Holds the value written at `p`.
+    Full(usize),
+    /// A consumer won the head CAS for `p` and is reading.
+    Reading(usize),
+}
+
+impl SlotState {
+    /// Reads a stamp against the head and the tail (tail without its mark).
+    fn classify(stamp: usize, index: usize, mark_bit: usize, head: usize, tail: usize) -> Self {
+        // `a` is before `b` when `b - a`, as a signed distance, is positive:
+        // positions grow monotonically (lap above index), wrapping included.
+        let before = |a: usize, b: usize| (b.wrapping_sub(a) as isize) > 0;
+        if stamp & (mark_bit - 1) == index {
+            let p = stamp;
+            if before(p, tail) {
+                Self::Writing(p)
+            } else {
+                Self::Ready(p)
+            }
+        } else {
+            let p = stamp.wrapping_sub(1);
+            if before(p, head) {
+                Self::Reading(p)
+            } else {
+                Self::Full(p)
+            }
+        }
+    }
+}
+
+impl fmt::Debug for SlotState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Ready(p) => write!(f, "ready for producer at {p:#x}"),
+            Self::Writing(p) => write!(f, "being written at {p:#x}"),
+            Self::Full(p) => write!(f, "holding message of {p:#x}"),
+            Self::Reading(p) => write!(f, "being read at {p:#x}"),
+        }
+    }
+}
+
+/// A snapshot of a ring for debugging: positions, length and the first
+/// [`RingState::MAX_SLOTS`] slots. Taken without stopping other threads, so
+/// fields may disagree slightly while the ring is in use.
+pub(crate) struct RingState {
+    head: usize,
+    tail: usize,
+    closed: bool,
+    len: usize,
+    capacity: usize,
+    one_lap: usize,
+    slots: Vec<SlotState>,
+}
+
+impl RingState {
+    /// Slots shown at most, so that a large ring prints readably.
+    pub(crate) const MAX_SLOTS: usize = 32;
+}
+
+impl fmt::Debug for RingState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Slots<'a>(&'a RingState);
+        impl fmt::Debug for Slots<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut list = f.debug_map();
+                for (index, state) in self.0.slots.iter().enumerate() {
+                    list.entry(&index, state);
+                }
+                let hidden = self.0.capacity - self.0.slots.len();
+                if hidden > 0 {
+                    list.entry(&"..", &format_args!("{hidden} more slots not shown"));
+                }
+                list.finish()
+            }
+        }
+        f.debug_struct("Ring")
+            .field("head", &format_args!("{:#x}", self.head))
+            .field("tail", &format_args!("{:#x}", self.tail))
+            .field("one_lap", &format_args!("{:#x}", self.one_lap))
+            .field("closed", &self.closed)
+            .field("len", &self.len)
+            .field("capacity", &self.capacity)
+            .field("slots", &Slots(self))
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use std::sync::Arc as StdArc;
+
+    const CAPS: [usize; 5] = [1, 2, 3, 7, 64];
+
+    /// Positions a few laps below `usize::MAX`, so the tests cross the wrap.
+    fn near_wrap<T>(cap: usize) -> Ring<T> {
+        let one_lap = (cap + 1).next_power_of_two() * 2;
+        let start = (usize::MAX & !(one_lap - 1)).wrapping_sub(2 * one_lap);
+        Ring::with_start(cap, start, "test")
+    }
+
+    fn rings<T>(cap: usize) -> [Ring<T>; 2] {
+        [Ring::new(cap, "test"), near_wrap(cap)]
+    }
+
+    #[test]
+    fn capacity_is_exact() {
+        for cap in CAPS {
+            for ring in rings::<usize>(cap) {
+                for i in 0..cap {
+                    assert!(ring.push(i).is_ok(), "cap {cap}: push {i} failed");
+                }
+                assert!(ring.push(cap) == Err(PushError::Full(cap)), "cap {cap}");
+                assert_eq!(ring.len(), cap);
+                assert_eq!(ring.pop(), Ok(0));
+                assert!(ring.push(cap).is_ok());
+                assert!(matches!(ring.push(0), Err(PushError::Full(0))));
+            }
+        }
+    }
+
+    #[test]
+    fn fifo_across_many_laps_and_the_wrap() {
+        let laps = if cfg!(miri) { 4 } else { 40 };
+        for cap in CAPS {
+            for ring in rings::<usize>(cap) {
+                let mut next_out = 0;
+                for i in 0..cap * laps {
+                    if ring.push(i).is_err() {
+                        assert_eq!(ring.pop(), Ok(next_out));
+                        next_out += 1;
+                        assert!(ring.push(i).is_ok());
+                    }
+                    assert!(ring.len() <= cap);
+                }
+                while let Ok(v) = ring.pop() {
+                    assert_eq!(v, next_out);
+                    next_out += 1;
+                }
+                assert_eq!(next_out, cap * laps);
+                assert_eq!(ring.pop(), Err(PopError::Empty));
+                assert_eq!(ring.len(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn wraps_past_usize_max() {
+        let ring = near_wrap::<u32>(3);
+        let before = ring.head.load(Ordering::Relaxed);
+        for i in 0..100 {
+            ring.push(i).unwrap();
+            assert_eq!(ring.pop(), Ok(i));
+        }
+        let after = ring.head.load(Ordering::Relaxed);
+        assert!(
+            after < before,
+            "positions did not wrap: {before:#x} -> {after:#x}"
+        );
+    }
+
+    #[test]
+    fn close_fails_pushes_and_drains_pops() {
+        for ring in rings::<u8>(2) {
+            ring.push(1).unwrap();
+            assert!(ring.close());
+            assert!(!ring.close());
+            assert!(ring.is_closed());
+            assert!(matches!(ring.push(2), Err(PushError::Closed(2))));
+            assert_eq!(ring.force_push(3), Err(3));
+            assert_eq!(ring.len(), 1);
+            assert_eq!(ring.pop(), Ok(1));
+            assert_eq!(ring.pop(), Err(PopError::Closed));
+        }
+    }
+
+    #[test]
+    fn force_push_replaces_the_oldest() {
+        for cap in CAPS {
+            for ring in rings::<usize>(cap) {
+                for i in 0..cap {
+                    assert_eq!(ring.force_push(i), Ok(None));
+                }
+                for i in cap..cap * 3 {
+                    assert_eq!(ring.force_push(i), Ok(Some(i - cap)));
+                    assert_eq!(ring.len(), cap);
+                }
+                for i in cap * 2..cap * 3 {
+                    assert_eq!(ring.pop(), Ok(i));
+                }
+                assert_eq!(ring.pop(), Err(PopError::Empty));
+            }
+        }
+    }
+
+    #[test]
+    fn zero_sized_values() {
+        let ring = Ring::new(3, "test");
+        for _ in 0..3 {
+            ring.push(()).unwrap();
+        }
+        assert!(ring.push(()).is_err());
+        assert_eq!(ring.len(), 3);
+        assert_eq!(ring.pop(), Ok(()));
+    }
+
+    struct Counted(StdArc<StdAtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn drop_drops_each_leftover_once() {
+        for cap in CAPS {
+            for ring in rings::<Counted>(cap) {
+                let drops = StdArc::new(StdAtomicUsize::new(0));
+                // Leave the leftovers straddling the end of the slot array.
+                for _ in 0..cap / 2 + 1 {
+                    assert!(ring.push(Counted(drops.clone())).is_ok());
+                    drop(ring.pop());
+                }
+                for _ in 0..cap {
+                    assert!(ring.push(Counted(drops.clone())).is_ok());
+                }
+                let popped = cap / 2 + 1;
+                assert_eq!(drops.load(Ordering::Relaxed), popped);
+                drop(ring);
+                assert_eq!(drops.load(Ordering::Relaxed), popped + cap);
+            }
+        }
+    }
+
+    #[test]
+    fn mpmc_threads_deliver_each_value_once_in_producer_order() {
+        let (producers, consumers, per) = if cfg!(miri) {
+            (2, 2, 50)
+        } else {
+            (4, 4, 20_000)
+        };
+        let total = producers * per;
+        for cap in [1, 3, 64] {
+            let ring = near_wrap::<(usize, usize)>(cap);
+            let taken = StdAtomicUsize::new(0);
+            let mut all: Vec<(usize, usize)> = std::thread::scope(|s| {
+                for p in 0..producers {
+                    let ring = &ring;
+                    s.spawn(move || {
+                        for i in 0..per {
+                            let mut v = (p, i);
+                            while let Err(PushError::Full(back)) = ring.push(v) {
+                                v = back;
+                                std::thread::yield_now();
+                            }
+                        }
+                    });
+                }
+                let consumers: Vec<_> = (0..consumers)
+                    .map(|_| {
+                        let (ring, taken) = (&ring, &taken);
+                        s.spawn(move || {
+                            let mut got = Vec::new();
+                            let mut last = vec![None; producers];
+                            while taken.load(Ordering::Relaxed) < total {
+                                let Ok((p, i)) = ring.pop() else {
+                                    std::thread::yield_now();
+                                    continue;
+                                };
+                                taken.fetch_add(1, Ordering::Relaxed);
+                                assert!(last[p] < Some(i), "producer {p} out of order");
+                                last[p] = Some(i);
+                                got.push((p, i));
+                            }
+                            got
+                        })
+                    })
+                    .collect();
+                consumers
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap())
+                    .collect()
+            });
+            all.sort_unstable();
+            let expected: Vec<_> = (0..producers)
+                .flat_map(|p| (0..per).map(move |i| (p, i)))
+                .collect();
+            assert!(all == expected, "cap {cap}: values lost or duplicated");
+            assert_eq!(ring.pop(), Err(PopError::Empty));
+        }
+    }
+
+    #[test]
+    fn state_names_each_slot() {
+        let ring = Ring::new(3, "test");
+        ring.push(1u8).unwrap();
+        ring.push(2).unwrap();
+        assert_eq!(ring.pop(), Ok(1));
+        let state = ring.state();
+        assert_eq!(state.len, 1);
+        assert_eq!(
+            state.slots,
+            [SlotState::Ready(8), SlotState::Full(1), SlotState::Ready(2)]
+        );
+        let shown = format!("{state:#?}");
+        assert!(
+            shown.contains("head") && shown.contains("holding message"),
+            "{shown}"
+        );
+        let big = Ring::<u8>::new(100_000, "test");
+        let shown = format!("{:#?}", big.state());
+        assert!(shown.len() < 4096 && shown.contains("more slots not shown"));
+    }
+
+    #[test]
+    #[should_panic(expected = "test: capacity must be at least 1")]
+    fn zero_capacity_panics() {
+        let _ = Ring::<u8>::new(0, "test");
+    }
+
+    #[test]
+    #[should_panic(expected = "too large")]
+    fn absurd_capacity_panics() {
+        let _ = Ring::<[u8; 64]>::new(1 << 50, "test");
+    }
+}

@@ -1,0 +1,147 @@
+//! The one place the crate takes its synchronisation primitives from.
+//!
+//! Under `--cfg loom` every atomic, cell, `Arc` and spin hint comes from
+//! [loom](https://docs.rs/loom) so the models in `src/tests/` explore every
+//! interleaving; otherwise they are the `std` types, wrapped where needed so
+//! both speak loom's API (`UnsafeCell::with`/`with_mut`).
+
+#[cfg(loom)]
+pub(crate) use loom::{
+    cell::UnsafeCell,
+    sync::atomic::{fence, AtomicUsize, Ordering},
+    sync::Arc,
+};
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+
+/// `std::cell::UnsafeCell` with loom's closure-based API.
+#[cfg(not(loom))]
+#[derive(Debug)]
+#[repr(transparent)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    #[inline(always)]
+    pub(crate) const fn new(data: T) -> Self {
+        Self(std::cell::UnsafeCell::new(data))
+    }
+
+    /// Gives `f` a shared raw pointer to the contents.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Gives `f` an exclusive raw pointer to the contents.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+/// Tells the CPU (or loom's scheduler) that this thread is busy-waiting on
+/// another one.
+#[inline(always)]
+pub(crate) fn spin_hint() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+}
+
+/// Gives the core away while another thread finishes a step we wait on.
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+}
+
+/// Orders a `SeqCst` read-modify-write before a later `SeqCst` load of
+/// another location, for loom's sake only.
+///
+/// The wake-up protocol (see `notify.rs`) is a store-buffering pattern: one
+/// side does a `SeqCst` RMW on a position and then a `SeqCst` load of a waiter
+/// count, the other a `SeqCst` RMW on the count and then a `SeqCst` load of the
+/// position. The C++20 model forbids both loads from missing the other side's
+/// RMW, so the real build needs no fence (and on x86 the RMW is already a full
+/// barrier). loom models `SeqCst` accesses as `AcqRel` only (its README,
+/// "Unsupported features"), but does model `fence(SeqCst)`; this fence restores
+/// the single total order in the model without costing the real build anything.
+#[inline(always)]
+pub(crate) fn seqcst_edge() {
+    #[cfg(loom)]
+    fence(Ordering::SeqCst);
+}
+
+/// Pads and aligns a value to the length of a cache line, so two values
+/// written by different cores never share one (no false sharing).
+///
+/// 128 bytes on x86_64 and aarch64, where the adjacent-line prefetcher (x86) or
+/// the line size itself (Apple M-series) pairs 64-byte lines; 64 elsewhere.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
+#[derive(Debug, Default)]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Exponential busy-wait for the short windows of the ring where one thread
+/// waits for another to finish a step it has already claimed (a slot being
+/// written or read): spin a little, then give the core away.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff(u32);
+
+impl Backoff {
+    const SPIN_LIMIT: u32 = 6;
+
+    #[inline]
+    pub(crate) fn snooze(&mut self) {
+        if self.0 <= Self::SPIN_LIMIT {
+            for _ in 0..1u32 << self.0 {
+                spin_hint();
+            }
+            self.0 += 1;
+        } else {
+            yield_now();
+        }
+    }
+}
+
+/// Owns a value that is only ever reached through `&mut self`, so sharing
+/// `&Unshared<T>` between threads shares nothing: it is `Sync` whenever `T` is
+/// `Send` (the same idea as the `sync_wrapper` crate). Lets a future that
+/// carries a message be `Sync` without asking `T: Sync`.
+#[derive(Default)]
+pub(crate) struct Unshared<T>(T);
+
+impl<T> Unshared<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+// SAFETY: `Unshared` has no method taking `&self` that reaches the value, so
+// a `&Unshared<T>` on another thread can do nothing with it; only the owner
+// (through `&mut self`, which needs `T: Send` to move across threads) can.
+unsafe impl<T: Send> Sync for Unshared<T> {}

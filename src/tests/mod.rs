@@ -1,0 +1,2 @@
+//! loom models of the crate's private pieces; run with
+//! `RUSTFLAGS="--cfg loom" cargo test --release --lib`.
