@@ -25,7 +25,9 @@ pub(crate) struct Chan<T, Q> {
     senders: AtomicUsize,
     /// Live `Receiver`s; the last one to go closes the channel.
     receivers: AtomicUsize,
-    _marker: PhantomData<T>,
+    /// The queue carries the `T`s (and decides `Send`/`Sync`); `fn() -> T`
+    /// keeps `Chan` from asking `T: Sync` on top.
+    _marker: PhantomData<fn() -> T>,
 }
 
 /// Which handle count an operation is about.

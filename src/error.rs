@@ -122,10 +122,14 @@ impl<T> TrySendError<T> {
 
 impl<T> fmt::Debug for TrySendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Full(_) => "Full(..)",
-            Self::Closed(_) => "Closed(..)",
-        })
+        // Quoted, as tokio prints it (`Debug` of a `str`).
+        fmt::Debug::fmt(
+            match self {
+                Self::Full(_) => "Full(..)",
+                Self::Closed(_) => "Closed(..)",
+            },
+            f,
+        )
     }
 }
 

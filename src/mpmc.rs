@@ -721,7 +721,8 @@ pub struct WeakSender<T> {
 }
 
 impl<T> WeakSender<T> {
-    /// A sender, unless every sender is already gone (then `None`, for good).
+    /// A sender, unless the channel is closed or every sender is already
+    /// gone (then `None`, for good).
     ///
     /// # Examples
     ///
@@ -733,7 +734,8 @@ impl<T> WeakSender<T> {
     /// assert!(weak.upgrade().is_none());
     /// ```
     pub fn upgrade(&self) -> Option<Sender<T>> {
-        self.chan.try_acquire(Side::Send).then(|| Sender {
+        let open = !self.chan.queue().is_closed();
+        (open && self.chan.try_acquire(Side::Send)).then(|| Sender {
             chan: self.chan.clone(),
         })
     }
@@ -772,7 +774,8 @@ pub struct WeakReceiver<T> {
 }
 
 impl<T> WeakReceiver<T> {
-    /// A receiver, unless every receiver is already gone (then `None`).
+    /// A receiver, unless the channel is closed or every receiver is already
+    /// gone (then `None`).
     ///
     /// # Examples
     ///
@@ -782,7 +785,8 @@ impl<T> WeakReceiver<T> {
     /// assert!(weak.upgrade().is_some());
     /// ```
     pub fn upgrade(&self) -> Option<Receiver<T>> {
-        self.chan.try_acquire(Side::Recv).then(|| Receiver {
+        let open = !self.chan.queue().is_closed();
+        (open && self.chan.try_acquire(Side::Recv)).then(|| Receiver {
             chan: self.chan.clone(),
             ticket: None,
         })

@@ -89,7 +89,7 @@ impl<T> Ring<T> {
     /// An empty ring whose positions start at lap `start` (a multiple of
     /// `one_lap`): lets tests start a few laps below `usize::MAX` to prove
     /// the wrap-around.
-    fn with_start(cap: usize, start: usize, caller: &str) -> Self {
+    pub(crate) fn with_start(cap: usize, start: usize, caller: &str) -> Self {
         assert!(cap > 0, "{caller}: capacity must be at least 1, got 0");
         assert!(
             cap <= Self::MAX_CAP,

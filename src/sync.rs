@@ -145,3 +145,9 @@ impl<T> Unshared<T> {
 // a `&Unshared<T>` on another thread can do nothing with it; only the owner
 // (through `&mut self`, which needs `T: Send` to move across threads) can.
 unsafe impl<T: Send> Sync for Unshared<T> {}
+
+// `AtomicPtr` for the unbounded list's block links (`list.rs`).
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::AtomicPtr;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::AtomicPtr;

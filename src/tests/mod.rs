@@ -1,2 +1,5 @@
 //! loom models of the crate's private pieces; run with
 //! `RUSTFLAGS="--cfg loom" cargo test --release --lib`.
+
+mod chan;
+mod ring;

@@ -1,0 +1,173 @@
+//! loom models of the park/notify protocol: every interleaving of parking,
+//! waking, closing and cancelling, through the public handles.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::{bounded, RecvError, TryRecvError};
+use loom::thread;
+
+fn model(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemptions);
+    builder.max_branches = 100_000;
+    builder.check(f);
+}
+
+/// Polls `fut` once with a waker that does nothing.
+fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    Pin::new(fut).poll(&mut cx)
+}
+
+/// A sender parks on a full ring; a receiver pops; the sender must wake
+/// (a lost wake-up shows as a loom deadlock).
+#[test]
+fn full_ring_sender_wakes() {
+    model(3, || {
+        let (tx, rx) = bounded(1);
+        tx.try_send(0).unwrap();
+        let t = thread::spawn(move || tx.send_blocking(1).unwrap());
+        assert_eq!(rx.recv_blocking(), Ok(0));
+        assert_eq!(rx.recv_blocking(), Ok(1));
+        t.join().unwrap();
+    });
+}
+
+/// A receiver parks on an empty ring; a sender pushes; it must wake.
+#[test]
+fn empty_ring_receiver_wakes() {
+    model(3, || {
+        let (tx, rx) = bounded(1);
+        let t = thread::spawn(move || rx.recv_blocking());
+        tx.send_blocking(5).unwrap();
+        assert_eq!(t.join().unwrap(), Ok(5));
+    });
+}
+
+/// `close` races a blocked-or-not send and receive: the message is received,
+/// left to drain, or handed back — never lost or duplicated — and both
+/// parked threads wake.
+#[test]
+fn close_races_send_and_recv() {
+    model(2, || {
+        let (tx, rx) = bounded(1);
+        tx.try_send(0).unwrap();
+        let (tx2, rx2) = (tx.clone(), rx.clone());
+        let sender = thread::spawn(move || tx2.send_blocking(1).is_ok());
+        let receiver = thread::spawn(move || rx2.recv_blocking());
+        tx.close();
+        let sent = sender.join().unwrap();
+        let mut got: Vec<i32> = receiver.join().unwrap().into_iter().collect();
+        while let Ok(v) = rx.try_recv() {
+            got.push(v);
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+        got.sort_unstable();
+        let expected: Vec<i32> = if sent { vec![0, 1] } else { vec![0] };
+        assert_eq!(got, expected);
+    });
+}
+
+/// Two receivers wait; one of them drops its pending future while a
+/// notification may be on its way to it; the message must still reach the
+/// other.
+#[test]
+fn cancelled_recv_hands_on_its_wake_up() {
+    model(2, || {
+        let (tx, rx) = bounded::<u8>(1);
+        let rx2 = rx.clone();
+        let canceller = thread::spawn(move || {
+            let mut fut = rx2.recv();
+            let first = poll_once(&mut fut);
+            drop(fut);
+            // If it got the message on the first poll, it is the receiver.
+            match first {
+                Poll::Ready(v) => v.ok(),
+                Poll::Pending => None,
+            }
+        });
+        let tx2 = tx.clone();
+        let sender = thread::spawn(move || tx2.send_blocking(7).unwrap());
+        let cancelled_got = canceller.join().unwrap();
+        sender.join().unwrap();
+        if cancelled_got.is_none() {
+            assert_eq!(rx.recv_blocking(), Ok(7));
+        }
+        drop(tx);
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+    });
+}
+
+/// A sender parked on a full ring drops its pending send while a pop's
+/// wake-up may be on its way to it; the other parked sender must still get
+/// through.
+#[test]
+fn cancelled_send_hands_on_its_wake_up() {
+    model(2, || {
+        let (tx, rx) = bounded::<u8>(1);
+        tx.try_send(0).unwrap();
+        let tx2 = tx.clone();
+        let canceller = thread::spawn(move || {
+            let mut fut = tx2.send(1);
+            let first = poll_once(&mut fut);
+            drop(fut);
+            first.is_ready()
+        });
+        let tx3 = tx.clone();
+        let sender = thread::spawn(move || tx3.send_blocking(2).unwrap());
+        assert_eq!(rx.recv_blocking(), Ok(0));
+        // The canceller never blocks; once it is done, exactly the messages
+        // of the sends that completed must arrive (the parked sender's `2`
+        // needs the wake-up the canceller may have taken).
+        let cancelled_sent = canceller.join().unwrap();
+        let mut rest = vec![rx.recv_blocking().unwrap()];
+        if cancelled_sent {
+            rest.push(rx.recv_blocking().unwrap());
+        }
+        sender.join().unwrap();
+        drop(tx);
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+        rest.sort_unstable();
+        assert_eq!(rest, if cancelled_sent { vec![1, 2] } else { vec![2] });
+    });
+}
+
+/// `force_send` races `recv` on a full ring of one: the oldest message goes
+/// to exactly one of them and the new one stays for the next `recv`.
+#[test]
+fn force_send_races_recv() {
+    model(3, || {
+        let (tx, rx) = bounded(1);
+        tx.try_send(0).unwrap();
+        let forcer = thread::spawn(move || tx.force_send(1).unwrap());
+        let first = rx.recv_blocking().unwrap();
+        let replaced = forcer.join().unwrap();
+        let rest: Vec<i32> = std::iter::from_fn(|| rx.recv_blocking().ok()).collect();
+        let mut seen: Vec<i32> = replaced.into_iter().chain([first]).chain(rest).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, [0, 1]);
+    });
+}
+
+/// `WeakSender::upgrade` races the drop of the last sender: either the
+/// upgrade wins (and its message is delivered before the channel closes) or
+/// it fails; the receiver always ends with `RecvError`.
+#[test]
+fn weak_upgrade_races_last_drop() {
+    model(3, || {
+        let (tx, rx) = bounded(1);
+        let weak = tx.downgrade();
+        let upgrader = thread::spawn(move || match weak.upgrade() {
+            Some(tx) => tx.try_send(1).is_ok(),
+            None => false,
+        });
+        drop(tx);
+        let sent = upgrader.join().unwrap();
+        if sent {
+            assert_eq!(rx.recv_blocking(), Ok(1));
+        }
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+    });
+}

@@ -1,0 +1,224 @@
+//! Helpers shared by the integration tests: a hang guard, loop sizes scaled
+//! for Miri, hand-polled futures that record their wake-ups, and a payload
+//! that counts its drops.
+
+// Each test binary uses only some of these helpers.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+/// The ways a channel gets closed.
+#[derive(Debug, Clone, Copy)]
+pub enum CloseBy {
+    /// `Sender::close`.
+    SenderClose,
+    /// `Receiver::close`.
+    ReceiverClose,
+    /// Dropping the last handle of the other side.
+    DroppingLastHandle,
+}
+
+/// Every [`CloseBy`], for tests that try each.
+pub const CLOSE_PATHS: [CloseBy; 3] = [
+    CloseBy::SenderClose,
+    CloseBy::ReceiverClose,
+    CloseBy::DroppingLastHandle,
+];
+
+/// `n` normally; a small fraction of it (at least 4) under Miri.
+pub fn scaled(n: usize) -> usize {
+    if cfg!(miri) {
+        (n / 100).max(4)
+    } else {
+        n
+    }
+}
+
+/// Awaits `fut`, failing the test if it has not finished after 20 seconds.
+///
+/// Only a guard against a hang turning into a stuck test run: no test
+/// asserts anything about how long an operation takes.
+pub async fn guard<F: Future>(fut: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(20), fut)
+        .await
+        .expect("hang guard: the future did not finish within 20 s")
+}
+
+/// Fails the test unless `parts`, the messages each consumer received,
+/// hold every one of `0..n` exactly once, each part in increasing order.
+#[track_caller]
+pub fn assert_delivered_once(parts: impl IntoIterator<Item = Vec<usize>>, n: usize) {
+    let mut all = Vec::with_capacity(n);
+    for (i, part) in parts.into_iter().enumerate() {
+        assert!(
+            part.windows(2).all(|w| w[0] < w[1]),
+            "consumer {i} saw messages out of order"
+        );
+        all.extend(part);
+    }
+    all.sort_unstable();
+    assert_eq!(all.len(), n, "messages lost or duplicated");
+    assert!(all.iter().copied().eq(0..n), "messages lost or duplicated");
+}
+
+/// Sends `0..n` through `tx`, drops it to close the channel, then awaits the
+/// `consumers` (each returning what it received) and checks the delivery
+/// with [`assert_delivered_once`].
+pub async fn send_all_then_check_delivery(
+    tx: ringchan::Sender<usize>,
+    n: usize,
+    consumers: Vec<tokio::task::JoinHandle<Vec<usize>>>,
+) {
+    for i in 0..n {
+        tx.send(i).await.unwrap();
+    }
+    drop(tx);
+    let mut parts = Vec::new();
+    for consumer in consumers {
+        parts.push(guard(consumer).await.unwrap());
+    }
+    assert_delivered_once(parts, n);
+}
+
+/// A waker that counts how often it was woken.
+#[derive(Default)]
+pub struct WakeCount(AtomicUsize);
+
+impl WakeCount {
+    /// Wake-ups so far.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for WakeCount {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A future polled by hand with its own counting waker, so a test can see
+/// exactly which waiter a channel operation woke.
+pub struct Polled<F: Future> {
+    fut: Pin<Box<F>>,
+    wakes: Arc<WakeCount>,
+    waker: Waker,
+}
+
+impl<F: Future> Polled<F> {
+    /// Wraps `fut` without polling it.
+    pub fn new(fut: F) -> Self {
+        let wakes = Arc::new(WakeCount::default());
+        let waker = Waker::from(wakes.clone());
+        Polled {
+            fut: Box::pin(fut),
+            wakes,
+            waker,
+        }
+    }
+
+    /// Polls once, after forgetting the wake-ups seen so far.
+    pub fn poll(&mut self) -> Poll<F::Output> {
+        self.wakes.0.store(0, Ordering::SeqCst);
+        self.fut
+            .as_mut()
+            .poll(&mut Context::from_waker(&self.waker))
+    }
+
+    /// Whether the future was woken since it was last polled.
+    pub fn woken(&self) -> bool {
+        self.wakes.0.load(Ordering::SeqCst) > 0
+    }
+
+    /// Polls once and returns the output, failing the test if it is pending.
+    #[track_caller]
+    pub fn ready(&mut self) -> F::Output {
+        match self.poll() {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("expected the future to be ready"),
+        }
+    }
+}
+
+/// Wraps `fut` and polls it once, failing the test unless it parks.
+#[track_caller]
+pub fn parked<F: Future>(fut: F) -> Polled<F> {
+    let mut polled = Polled::new(fut);
+    assert!(polled.poll().is_pending(), "expected the future to park");
+    assert!(!polled.woken(), "a freshly parked future was already woken");
+    polled
+}
+
+/// Per-id drop counters for [`Tracked`] payloads.
+#[derive(Clone)]
+pub struct DropLog(Arc<Vec<AtomicUsize>>);
+
+impl DropLog {
+    /// A log for the ids `0..n`.
+    pub fn new(n: usize) -> Self {
+        DropLog(Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect()))
+    }
+
+    /// A payload with this `id` that reports its drop here.
+    pub fn item(&self, id: usize) -> Tracked {
+        Tracked {
+            id,
+            log: self.clone(),
+        }
+    }
+
+    /// How many times the payload `id` has been dropped.
+    pub fn drops(&self, id: usize) -> usize {
+        self.0[id].load(Ordering::SeqCst)
+    }
+
+    /// Total drops over all ids.
+    pub fn total(&self) -> usize {
+        (0..self.0.len()).map(|id| self.drops(id)).sum()
+    }
+
+    /// Fails the test unless every id was dropped exactly once.
+    #[track_caller]
+    pub fn assert_each_dropped_once(&self) {
+        for id in 0..self.0.len() {
+            assert_eq!(
+                self.drops(id),
+                1,
+                "payload {id} dropped the wrong number of times"
+            );
+        }
+    }
+}
+
+/// A payload that counts its drops in a [`DropLog`]. Compares by id.
+pub struct Tracked {
+    pub id: usize,
+    log: DropLog,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.log.0[self.id].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl PartialEq for Tracked {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl std::fmt::Debug for Tracked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tracked({})", self.id)
+    }
+}
