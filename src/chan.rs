@@ -98,9 +98,15 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// Pops up to `limit` messages into `out`; wakes as many senders.
     pub(crate) fn try_recv_many(&self, out: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
         let n = self.queue.pop_many(out, limit)?;
-        for _ in 0..n {
-            self.send_ops.notify_one();
-        }
+        self.send_ops.notify_many(n);
+        Ok(n)
+    }
+
+    /// Pushes as many messages from the front of `src` as fit; wakes as
+    /// many receivers.
+    pub(crate) fn try_send_many(&self, src: &mut Vec<T>) -> Result<usize, PushError<()>> {
+        let n = self.queue.push_many(src)?;
+        self.recv_ops.notify_many(n);
         Ok(n)
     }
 
@@ -133,6 +139,27 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
                 Err(PushError::Full(v)) => {
                     *value = Some(v);
                     None
+                }
+            }
+        })
+    }
+
+    /// Sends every message of `src`, oldest first, waiting for room as
+    /// needed; `Err(())` when the channel closes first (the unsent messages
+    /// stay in `src`).
+    pub(crate) fn poll_send_many(
+        &self,
+        src: &mut Vec<T>,
+        ticket: &mut Option<Ticket>,
+        wait: Wait<'_, '_>,
+    ) -> Poll<Result<(), ()>> {
+        self.park(&self.send_ops, ticket, wait, || {
+            loop {
+                match self.try_send_many(src) {
+                    Ok(_) if src.is_empty() => return Some(Ok(())),
+                    Ok(_) => continue, // room may have opened meanwhile
+                    Err(PushError::Closed(())) => return Some(Err(())),
+                    Err(PushError::Full(())) => return None,
                 }
             }
         })

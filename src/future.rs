@@ -312,3 +312,81 @@ impl<T> fmt::Debug for Closed<'_, T> {
         f.debug_struct("Closed").finish_non_exhaustive()
     }
 }
+
+/// Future of [`Sender::send_many`](crate::Sender::send_many): sends every
+/// message of the buffer, oldest first, waiting for room as needed.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringchan::bounded(8);
+/// let mut batch = vec![1, 2, 3];
+/// tx.send_many(&mut batch).await.unwrap();
+/// assert!(batch.is_empty());
+/// assert_eq!(rx.len(), 3);
+/// # });
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct SendMany<'a, T> {
+    chan: &'a MpmcChan<T>,
+    src: &'a mut Vec<T>,
+    ticket: Option<Ticket>,
+}
+
+impl<'a, T> SendMany<'a, T> {
+    pub(crate) fn new(chan: &'a MpmcChan<T>, src: &'a mut Vec<T>) -> Self {
+        Self {
+            chan,
+            src,
+            ticket: None,
+        }
+    }
+
+    fn poll_with(&mut self, wait: Wait<'_, '_>) -> Poll<Result<(), SendError<()>>> {
+        self.chan
+            .poll_send_many(self.src, &mut self.ticket, wait)
+            .map(|r| r.map_err(|()| SendError(())))
+    }
+
+    /// Blocks the current thread until every message is sent or the channel
+    /// is closed (the unsent ones stay in the buffer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(2);
+    /// let mut batch = vec![1, 2, 3];
+    /// std::thread::spawn(move || {
+    ///     let _ = rx.recv_blocking(); // makes room for the third
+    /// });
+    /// tx.send_many(&mut batch).wait().unwrap();
+    /// assert!(batch.is_empty());
+    /// ```
+    pub fn wait(mut self) -> Result<(), SendError<()>> {
+        block_on(|w| self.poll_with(w))
+    }
+}
+
+impl<T> Future for SendMany<'_, T> {
+    type Output = Result<(), SendError<()>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().poll_with(Wait::Task(cx))
+    }
+}
+
+impl<T> Drop for SendMany<'_, T> {
+    fn drop(&mut self) {
+        self.chan.cancel(Line::Send, &mut self.ticket);
+    }
+}
+
+impl<T> fmt::Debug for SendMany<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendMany")
+            .field("unsent", &self.src.len())
+            .field("waiting", &self.ticket.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -70,6 +70,11 @@ mod sync;
 #[cfg(all(test, loom))]
 mod tests;
 
+/// The README's examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
-pub use future::{Closed, Recv, RecvMany, Send};
+pub use future::{Closed, Recv, RecvMany, Send, SendMany};
 pub use mpmc::{bounded, Receiver, Sender, WeakReceiver, WeakSender};

@@ -9,7 +9,7 @@ use futures_core::stream::{FusedStream, Stream};
 
 use crate::chan::{Chan, Line, Side, Wait};
 use crate::error::{SendError, TryRecvError, TrySendError};
-use crate::future::{Closed, MpmcChan, Recv, RecvMany, Send};
+use crate::future::{Closed, MpmcChan, Recv, RecvMany, Send, SendMany};
 use crate::notify::Ticket;
 use crate::queue::{Flavor, PopError, PushError, Queue};
 use crate::ring::Ring;
@@ -124,6 +124,70 @@ impl<T> Sender<T> {
     /// ```
     pub fn send(&self, msg: T) -> Send<'_, T> {
         Send::new(&self.chan, msg)
+    }
+
+    /// Moves as many messages as fit from the front of `msgs` into the
+    /// channel without waiting, in order, and returns how many were sent
+    /// (they leave `msgs`; the rest stay). On a bounded channel the whole run
+    /// is claimed with one atomic operation.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] when `msgs` is non-empty and nothing fits,
+    /// [`TrySendError::Closed`] when the channel is closed; `msgs` is then
+    /// untouched.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(3);
+    /// let mut batch = vec![1, 2, 3, 4, 5];
+    /// assert_eq!(tx.try_send_many(&mut batch), Ok(3));
+    /// assert_eq!(batch, [4, 5]);
+    /// assert!(tx.try_send_many(&mut batch).unwrap_err().is_full());
+    /// drop(rx);
+    /// assert!(tx.try_send_many(&mut batch).unwrap_err().is_closed());
+    /// assert_eq!(batch, [4, 5]);
+    /// ```
+    pub fn try_send_many(&self, msgs: &mut Vec<T>) -> Result<usize, TrySendError<()>> {
+        self.chan.try_send_many(msgs).map_err(|e| match e {
+            PushError::Full(()) => TrySendError::Full(()),
+            PushError::Closed(()) => TrySendError::Closed(()),
+        })
+    }
+
+    /// Sends every message of `msgs`, oldest first, waiting for room as
+    /// needed; `msgs` is empty when it returns `Ok`. Runs of messages that
+    /// fit are claimed with one atomic operation each.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] when the channel closes before all are sent: what was
+    /// sent stays sent, and the unsent messages stay in `msgs`, in order.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in the same sense: dropping the future leaves exactly the
+    /// unsent messages in `msgs`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringchan::bounded(4);
+    /// let mut batch: Vec<u32> = (0..4).collect();
+    /// tx.send_many(&mut batch).await.unwrap();
+    /// let mut out = Vec::new();
+    /// rx.recv_many(&mut out, 10).await.unwrap();
+    /// assert_eq!(out, [0, 1, 2, 3]);
+    /// rx.close();
+    /// let mut more = vec![9];
+    /// assert!(tx.send_many(&mut more).await.is_err());
+    /// assert_eq!(more, [9]);
+    /// # });
+    /// ```
+    pub fn send_many<'a>(&'a self, msgs: &'a mut Vec<T>) -> SendMany<'a, T> {
+        SendMany::new(&self.chan, msgs)
     }
 
     /// Sends `msg`, blocking the thread while the channel is full. Do not

@@ -105,6 +105,16 @@ impl Waiters {
         }
     }
 
+    /// Wakes `n` more waiters, if anyone waits (after a batch).
+    #[inline]
+    pub(crate) fn notify_many(&self, n: usize) {
+        seqcst_edge();
+        // Ordering: as in `notify_one`.
+        if n != 0 && self.count.load(Ordering::SeqCst) != 0 {
+            self.event.notify(n.additional().relaxed());
+        }
+    }
+
     #[cold]
     fn notify_one_slow(&self) {
         // `additional`: every successful operation is worth one more wake-up,

@@ -59,6 +59,34 @@ pub(crate) trait Queue<T> {
         }
         Ok(moved)
     }
+
+    /// Moves values from the front of `src` to the back of the queue, in
+    /// order, as many as fit, and returns how many (they leave `src`). `Err`
+    /// only when it moved none: `Full` (with `src` non-empty) or `Closed`.
+    /// A queue that can claim a run of slots in one atomic step overrides it.
+    fn push_many(&self, src: &mut Vec<T>) -> Result<usize, PushError<()>> {
+        // Pop from the back of a reversed `src`: moves without allocating.
+        src.reverse();
+        let mut moved = 0;
+        let mut result = Ok(());
+        while let Some(value) = src.pop() {
+            if let Err(e) = self.push(value) {
+                let (err, back) = match e {
+                    PushError::Full(v) => (PushError::Full(()), v),
+                    PushError::Closed(v) => (PushError::Closed(()), v),
+                };
+                src.push(back);
+                result = Err(err);
+                break;
+            }
+            moved += 1;
+        }
+        src.reverse();
+        match result {
+            Err(e) if moved == 0 => Err(e),
+            _ => Ok(moved),
+        }
+    }
 }
 
 /// The queue behind a native-API channel: the ring, or (issue 6) the list.
@@ -102,6 +130,9 @@ impl<T> Queue<T> for Flavor<T> {
     }
     fn pop_many(&self, out: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
         each_flavor!(self, q => q.pop_many(out, limit))
+    }
+    fn push_many(&self, src: &mut Vec<T>) -> Result<usize, PushError<()>> {
+        each_flavor!(self, q => q.push_many(src))
     }
 }
 

@@ -381,6 +381,115 @@ impl<T> Queue<T> for Ring<T> {
         }
     }
 
+    fn pop_many(&self, out: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        // Ordering: Relaxed first guess, as in `pop`.
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            // Count the full slots in a row from `head` (at most `cap`: the
+            // slot one lap on holds stamp `head + 1`, not `head + one_lap + 1`).
+            let (mut end, mut n) = (head, 0);
+            // Ordering: Acquire, as in `pop`: each value's write happens
+            // before our read of it.
+            while n < limit && self.slot(end).stamp.load(Ordering::Acquire) == end.wrapping_add(1) {
+                end = self.next(end);
+                n += 1;
+            }
+            if n == 0 {
+                // Not full at `head`: `pop` sorts out empty, closed and a
+                // value still being written.
+                return self.pop().map(|value| {
+                    out.push(value);
+                    1
+                });
+            }
+            // Reserve before claiming, so nothing can fail between the
+            // claim and the reads.
+            out.reserve(n);
+            // Ordering: SeqCst on success, as the head CAS in `pop`. One CAS
+            // claims the whole run [head, end): head never moves backwards,
+            // so if it still reads `head`, nobody has taken any of these
+            // positions since we saw them full.
+            match self
+                .head
+                .compare_exchange_weak(head, end, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    let mut pos = head;
+                    for _ in 0..n {
+                        // SAFETY: the CAS claimed every position in the run,
+                        // and each one's stamp was Acquire-loaded as
+                        // `pos + 1` before it.
+                        out.push(unsafe { self.take(pos) });
+                        pos = self.next(pos);
+                    }
+                    return Ok(n);
+                }
+                Err(current) => head = current,
+            }
+        }
+    }
+
+    fn push_many(&self, src: &mut Vec<T>) -> Result<usize, PushError<()>> {
+        if src.is_empty() {
+            return Ok(0);
+        }
+        // Ordering: Relaxed first guess, as in `push_or_else`.
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        let mut backoff = Backoff::default();
+        loop {
+            if tail & self.mark_bit != 0 {
+                return Err(PushError::Closed(()));
+            }
+            // Count the empty slots in a row from `tail` (at most `cap`).
+            let (mut end, mut n) = (tail, 0);
+            // Ordering: Acquire, as in `push_or_else`: each slot's last read
+            // happens before our write.
+            while n < src.len() && self.slot(end).stamp.load(Ordering::Acquire) == end {
+                end = self.next(end);
+                n += 1;
+            }
+            if n == 0 {
+                let stamp = self.slot(tail).stamp.load(Ordering::Acquire);
+                if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                    crate::sync::seqcst_edge();
+                    // Ordering: SeqCst, as the full check in `push_or_else`.
+                    if self.head.load(Ordering::SeqCst).wrapping_add(self.one_lap) == tail {
+                        return Err(PushError::Full(()));
+                    }
+                }
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
+                continue;
+            }
+            // Ordering: SeqCst on success, as the tail CAS in `push_or_else`
+            // (the wake-up protocol). One CAS claims the run [tail, end).
+            match self
+                .tail
+                .compare_exchange_weak(tail, end, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    let mut pos = tail;
+                    // `Vec::drain` yields exactly `n` values: one per claimed
+                    // position, so every claimed slot gets written.
+                    for value in src.drain(..n) {
+                        let slot = self.slot(pos);
+                        // SAFETY: the CAS claimed `pos` while its stamp read
+                        // `pos` (empty, its last value already read).
+                        unsafe { slot.value.with_mut(|v| (*v).write(value)) };
+                        // Ordering: Release publishes the value, as in a push.
+                        slot.stamp.store(pos + 1, Ordering::Release);
+                        pos = self.next(pos);
+                    }
+                    return Ok(n);
+                }
+                Err(current) => tail = current,
+            }
+        }
+    }
+
     fn close(&self) -> bool {
         // Ordering: SeqCst RMW: pairs with the SeqCst tail load of `pop`
         // (a pop that sees the mark sees every earlier push).
@@ -637,6 +746,56 @@ mod tests {
                 assert_eq!(ring.pop(), Err(PopError::Empty));
             }
         }
+    }
+
+    #[test]
+    fn batches_claim_runs_in_order_across_the_wrap() {
+        for cap in CAPS {
+            for ring in rings::<usize>(cap) {
+                let mut next_in = 0;
+                let mut next_out = 0;
+                for round in 0..20 {
+                    let mut src: Vec<usize> =
+                        (next_in..next_in + cap / 2 + round % 3 + 1).collect();
+                    let offered = src.len();
+                    let room = cap - ring.len();
+                    let sent = ring.push_many(&mut src).unwrap_or(0);
+                    assert_eq!(sent, offered.min(room), "cap {cap} round {round}");
+                    assert_eq!(src.len(), offered - sent);
+                    assert_eq!(
+                        src.first().copied(),
+                        (sent < offered).then_some(next_in + sent)
+                    );
+                    next_in += sent;
+                    let mut out = Vec::new();
+                    let limit = round % 4 + 1;
+                    let got = ring.pop_many(&mut out, limit).unwrap();
+                    assert_eq!(got, limit.min(next_in - next_out));
+                    assert_eq!(out, (next_out..next_out + got).collect::<Vec<_>>());
+                    next_out += got;
+                }
+                let mut out = Vec::new();
+                while ring.pop_many(&mut out, 3).is_ok() {}
+                assert_eq!(out, (next_out..next_in).collect::<Vec<_>>());
+                assert_eq!(ring.pop_many(&mut out, 3), Err(PopError::Empty));
+                assert_eq!(ring.pop_many(&mut out, 0), Ok(0));
+            }
+        }
+    }
+
+    #[test]
+    fn batches_report_full_and_closed() {
+        let ring = Ring::new(2, "test");
+        let mut src = vec![1, 2, 3];
+        assert_eq!(ring.push_many(&mut src), Ok(2));
+        assert_eq!(ring.push_many(&mut src), Err(PushError::Full(())));
+        assert_eq!(src, [3]);
+        ring.close();
+        assert_eq!(ring.push_many(&mut src), Err(PushError::Closed(())));
+        let mut out = Vec::new();
+        assert_eq!(ring.pop_many(&mut out, 5), Ok(2));
+        assert_eq!(ring.pop_many(&mut out, 5), Err(PopError::Closed));
+        assert_eq!(out, [1, 2]);
     }
 
     #[test]
