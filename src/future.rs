@@ -357,11 +357,12 @@ impl<'a, T> SendMany<'a, T> {
     /// ```
     /// let (tx, rx) = ringchan::bounded(2);
     /// let mut batch = vec![1, 2, 3];
-    /// std::thread::spawn(move || {
-    ///     let _ = rx.recv_blocking(); // makes room for the third
+    /// let consumer = std::thread::spawn(move || {
+    ///     (0..3).map(|_| rx.recv_blocking().unwrap()).collect::<Vec<_>>()
     /// });
-    /// tx.send_many(&mut batch).wait().unwrap();
+    /// tx.send_many(&mut batch).wait().unwrap(); // waits for room for the third
     /// assert!(batch.is_empty());
+    /// assert_eq!(consumer.join().unwrap(), [1, 2, 3]);
     /// ```
     pub fn wait(mut self) -> Result<(), SendError<()>> {
         block_on(|w| self.poll_with(w))

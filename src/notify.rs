@@ -38,11 +38,33 @@ pub(crate) struct Waiters {
     count: CachePadded<AtomicUsize>,
 }
 
-/// A place in a [`Waiters`] line. Hand it back with [`Waiters::leave`],
-/// [`Waiters::poll`] or [`Waiters::wait`] so the count stays exact (a lost
-/// ticket costs only needless notifications, never a lost wake-up).
+/// A waiter's progress through the park protocol: it has spun (and, as a
+/// task, yielded once) without success, or it holds a place in a [`Waiters`]
+/// line. Hand a place back with [`Waiters::leave`], [`Waiters::poll`] or
+/// [`Waiters::wait`] so the count stays exact (a lost ticket costs only
+/// needless notifications, never a lost wake-up).
 #[derive(Debug)]
-pub(crate) struct Ticket(EventListener);
+pub(crate) struct Ticket(Stage);
+
+#[derive(Debug)]
+enum Stage {
+    /// Spun and yielded; the next failure joins the line.
+    Spun,
+    /// In the line, counted.
+    Listening(EventListener),
+}
+
+impl Ticket {
+    /// A waiter that has spun without success and should join next.
+    pub(crate) fn spun() -> Self {
+        Self(Stage::Spun)
+    }
+
+    /// `true` while the waiter has not joined a line yet.
+    pub(crate) fn is_spun(&self) -> bool {
+        matches!(self.0, Stage::Spun)
+    }
+}
 
 impl Waiters {
     pub(crate) fn new() -> Self {
@@ -61,13 +83,16 @@ impl Waiters {
         // pattern above; pairs with the SeqCst load in `notify_one`.
         self.count.fetch_add(1, Ordering::SeqCst);
         seqcst_edge();
-        Ticket(listener)
+        Ticket(Stage::Listening(listener))
     }
 
     /// Gives a ticket back without waiting. A notification it had received
     /// passes on to the next listener (event-listener does that on drop).
     pub(crate) fn leave(&self, ticket: Ticket) {
-        drop(ticket);
+        let Stage::Listening(listener) = ticket.0 else {
+            return; // never joined, never counted
+        };
+        drop(listener);
         // Ordering: Relaxed: a stale, too-high count only costs a needless
         // `notify`; it can never make a notifier skip a registered waiter,
         // because this waiter is no longer registered.
@@ -76,8 +101,8 @@ impl Waiters {
 
     /// Polls a held ticket; when it fires, gives it back and clears `slot`.
     pub(crate) fn poll(&self, slot: &mut Option<Ticket>, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(ticket) = slot {
-            if Pin::new(&mut ticket.0).poll(cx).is_pending() {
+        if let Some(Ticket(Stage::Listening(listener))) = slot {
+            if Pin::new(listener).poll(cx).is_pending() {
                 return Poll::Pending;
             }
             if let Some(ticket) = slot.take() {
@@ -89,7 +114,10 @@ impl Waiters {
 
     /// Blocks the thread until the ticket fires, then gives it back.
     pub(crate) fn wait(&self, ticket: Ticket) {
-        ticket.0.wait();
+        let Stage::Listening(listener) = ticket.0 else {
+            return;
+        };
+        listener.wait();
         // Ordering: as in `leave`.
         self.count.fetch_sub(1, Ordering::Relaxed);
     }
@@ -134,4 +162,140 @@ impl Waiters {
     pub(crate) fn count(&self) -> usize {
         self.count.load(Ordering::Relaxed)
     }
+}
+
+// Appended for `mpsc` (issue 7): the waiting room of a side that has exactly
+// one waiter, the receiver of an `mpsc` channel.
+
+/// A single waiter's waiting room: one waker slot and a flag, in the role of
+/// tokio's `AtomicWaker`. The protocol is the one in the module docs, with
+/// the flag for the count:
+///
+/// ```text
+/// notifier (after a push)              the waiter (after a failed try)
+///   RMW on the queue position (SeqCst)   store its waker in the slot
+///   load flag                 (SeqCst)   RMW flag = 1             (SeqCst)
+///   flag == 1 => swap it to 0,           load the queue position  (SeqCst)
+///     take the waker, wake it            still empty => wait
+/// ```
+///
+/// Registering costs one uncontended lock and one swap, where joining
+/// [`Waiters`] costs an event listener (an allocation and several locks);
+/// notifying costs one load while the flag is down. The slot holds the
+/// waker of the latest registration only, so only the latest is woken.
+pub(crate) struct OneWaiter {
+    /// 1 while a registration waits for a wake-up. Read by every notifier.
+    waiting: CachePadded<AtomicUsize>,
+    /// The waker of the latest registration; taken by the notifier.
+    waker: one_waiter::Mutex<Option<std::task::Waker>>,
+}
+
+/// The std/loom switch for [`OneWaiter`]'s lock and thread parking.
+pub(crate) mod one_waiter {
+    #[cfg(loom)]
+    pub(crate) use loom::{sync::Mutex, thread};
+    #[cfg(not(loom))]
+    pub(crate) use std::{sync::Mutex, thread};
+}
+
+impl OneWaiter {
+    pub(crate) fn new() -> Self {
+        Self {
+            waiting: CachePadded(AtomicUsize::new(0)),
+            waker: one_waiter::Mutex::new(None),
+        }
+    }
+
+    /// Stores `waker` (unless the stored one wakes the same task), then
+    /// raises the flag. The caller must re-check its condition after this
+    /// and before waiting (see the table above).
+    pub(crate) fn register(&self, waker: &std::task::Waker) {
+        {
+            let mut slot = self
+                .waker
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match &*slot {
+                Some(stored) if stored.will_wake(waker) => {}
+                _ => *slot = Some(waker.clone()),
+            }
+        }
+        // Ordering: SeqCst RMW, the waiter's half of the store-buffering
+        // pattern; pairs with the SeqCst load in `notify`.
+        self.waiting.swap(1, Ordering::SeqCst);
+        seqcst_edge();
+    }
+
+    /// The waiter stopped waiting (its condition came true): lowers the flag
+    /// so notifiers stop paying for it.
+    #[inline]
+    pub(crate) fn unregister(&self) {
+        // Ordering: Relaxed: only the waiter raises the flag, and a flag a
+        // notifier still sees raised costs one needless, harmless wake-up.
+        if self.waiting.load(Ordering::Relaxed) != 0 {
+            self.waiting.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Wakes the waiter if it waits. A load on the fast path.
+    #[inline]
+    pub(crate) fn notify(&self) {
+        seqcst_edge();
+        // Ordering: SeqCst load, the notifier's half of the store-buffering
+        // pattern; pairs with the SeqCst RMW in `register`.
+        if self.waiting.load(Ordering::SeqCst) != 0 {
+            self.notify_slow();
+        }
+    }
+
+    #[cold]
+    fn notify_slow(&self) {
+        // Ordering: SeqCst, as the load: one notifier per registration
+        // takes the waker. A registration that comes between this swap and
+        // the `take` below gets its waker taken and woken: still a wake-up
+        // after it, which is all it needs.
+        if self.waiting.swap(0, Ordering::SeqCst) != 0 {
+            let waker = self
+                .waker
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            // Woken outside the lock: a waker that polls at once cannot
+            // deadlock on the slot.
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// A waker that unparks the current thread, for blocking waits on a
+/// [`OneWaiter`] (and any future run to completion on a thread). Cached
+/// per thread; under loom, made afresh (loom threads share OS threads).
+pub(crate) fn thread_waker() -> std::task::Waker {
+    /// Unparks the thread that made it.
+    struct Unpark(one_waiter::thread::Thread);
+
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    fn make() -> std::task::Waker {
+        std::task::Waker::from(std::sync::Arc::new(Unpark(one_waiter::thread::current())))
+    }
+
+    #[cfg(not(loom))]
+    {
+        thread_local! {
+            static WAKER: std::task::Waker = make();
+        }
+        WAKER.with(std::task::Waker::clone)
+    }
+    #[cfg(loom)]
+    make()
 }

@@ -113,7 +113,11 @@ impl Backoff {
 
     #[inline]
     pub(crate) fn snooze(&mut self) {
-        if self.0 <= Self::SPIN_LIMIT {
+        // Under loom one yield is one step for the model: spinning longer
+        // only multiplies the interleavings without showing anything new.
+        if cfg!(loom) {
+            yield_now();
+        } else if self.0 <= Self::SPIN_LIMIT {
             for _ in 0..1u32 << self.0 {
                 spin_hint();
             }

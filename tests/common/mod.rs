@@ -149,11 +149,19 @@ impl<F: Future> Polled<F> {
     }
 }
 
-/// Wraps `fut` and polls it once, failing the test unless it parks.
+/// Wraps `fut` and polls it until it parks, failing the test unless it does.
+///
+/// A ringchan future that cannot complete first yields once to its executor
+/// (it wakes itself and returns `Pending`, so a peer task on the same thread
+/// can run) and only parks on the next poll; a future that woke itself is
+/// polled once more. Once parked, it must not have been woken.
 #[track_caller]
 pub fn parked<F: Future>(fut: F) -> Polled<F> {
     let mut polled = Polled::new(fut);
     assert!(polled.poll().is_pending(), "expected the future to park");
+    if polled.woken() {
+        assert!(polled.poll().is_pending(), "expected the future to park");
+    }
     assert!(!polled.woken(), "a freshly parked future was already woken");
     polled
 }
