@@ -10,6 +10,8 @@
 //! - Native MPMC API in the shape of `async-channel`: [`bounded`],
 //!   [`Sender`], [`Receiver`] (also a [`Stream`](futures_core::Stream)),
 //!   weak handles, and blocking variants for threads.
+//! - [`mpsc`]: a drop-in for `tokio::sync::mpsc`, item for item (change the
+//!   `use` line, nothing else), on the same core.
 //!
 //! # Quick start
 //!
@@ -61,10 +63,13 @@
 mod chan;
 mod error;
 mod future;
+mod list;
 mod mpmc;
+pub mod mpsc;
 mod notify;
 mod queue;
 mod ring;
+mod semaphore;
 mod sync;
 
 #[cfg(all(test, loom))]

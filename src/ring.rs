@@ -529,18 +529,52 @@ impl<T> Queue<T> for Ring<T> {
     }
 }
 
+impl<T> Ring<T> {
+    /// Drops the values at positions `[head, tail)`. If one of their `Drop`s
+    /// panics, the rest are still dropped (by a guard, during the unwind)
+    /// before the panic goes on.
+    ///
+    /// # Safety
+    /// - no other thread is left (`&mut self` in `Drop`);
+    /// - every position in `[head, tail)` was written and not yet read.
+    unsafe fn drop_range(&self, mut head: usize, tail: usize) {
+        /// Drops what is left of the range if a value's `Drop` panics.
+        struct Rest<'a, T> {
+            ring: &'a Ring<T>,
+            head: usize,
+            tail: usize,
+        }
+        impl<T> Drop for Rest<'_, T> {
+            fn drop(&mut self) {
+                // SAFETY: the range is the tail of the caller's range, whose
+                // contract (written, unread, no other thread) still holds.
+                unsafe { self.ring.drop_range(self.head, self.tail) };
+            }
+        }
+        while head != tail {
+            let slot = self.slot(head);
+            head = self.next(head);
+            let rest = Rest {
+                ring: self,
+                head,
+                tail,
+            };
+            // SAFETY: this position is in the caller's range: written, not
+            // yet read, and no other thread is left to touch it.
+            unsafe { slot.value.with_mut(|v| (*v).assume_init_drop()) };
+            std::mem::forget(rest);
+        }
+    }
+}
+
 impl<T> Drop for Ring<T> {
     fn drop(&mut self) {
         // `&mut self`: no other thread is left; positions are final.
-        let mut head = self.head.load(Ordering::Relaxed);
+        let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Relaxed) & !self.mark_bit;
-        while head != tail {
-            let slot = self.slot(head);
-            // SAFETY: every position in [head, tail) was written (its producer
-            // finished, since no thread is left) and not yet read.
-            unsafe { slot.value.with_mut(|v| (*v).assume_init_drop()) };
-            head = self.next(head);
-        }
+        // SAFETY: every position in [head, tail) was written (its producer
+        // finished, since no thread is left) and not yet read.
+        unsafe { self.drop_range(head, tail) };
     }
 }
 

@@ -2,4 +2,5 @@
 //! `RUSTFLAGS="--cfg loom" cargo test --release --lib`.
 
 mod chan;
+mod mpsc;
 mod ring;

@@ -1,0 +1,1097 @@
+//! The unbounded lock-free MPMC queue: a linked list of blocks of slots.
+//!
+//! The algorithm is the block list of crossbeam-channel's list flavour
+//! (`crossbeam-channel/src/flavors/list.rs`, by Stjepan Glavina and the
+//! crossbeam authors), which concurrent-queue's `unbounded.rs` also uses; both
+//! descend from Dmitry Vyukov's bounded MPMC queue
+//! (<https://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>).
+//! Positions count up for ever; instead of wrapping around a ring, every lap of
+//! positions gets a freshly allocated block, and a block is freed as soon as
+//! all of its slots have been read. The code and comments here are our own.
+//! Two choices differ from those sources: the first block is allocated by
+//! [`List::new`] (so no push ever races to install it and no pointer is ever
+//! null), and the claim CASes carry only the orderings this crate's park
+//! protocol needs (see the `// Ordering:` comments).
+//!
+//! No async, no wakers, no `Arc`: this file only moves values in and out of
+//! slots.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
+
+use crate::queue::{PopError, PushError, Queue};
+use crate::sync::{
+    seqcst_edge, AtomicPtr, AtomicUsize, Backoff, CachePadded, Ordering, UnsafeCell,
+};
+
+/// Slot `state` bit: the producer has written the value.
+const WRITE: usize = 1;
+/// Slot `state` bit: the consumer has read the value and is done with the block.
+const READ: usize = 2;
+/// Slot `state` bit: the thread freeing the block found this slot not yet read
+/// and left the rest of the job to its reader.
+const DESTROY: usize = 4;
+
+/// Positions per block (one lap). A power of two, so laps wrap cleanly
+/// around `usize`. Small under loom so that models cross blocks.
+#[cfg(not(loom))]
+const LAP: usize = 32;
+#[cfg(loom)]
+const LAP: usize = 4;
+/// Slots per block: the last position of each lap is the bridge, not a slot.
+const BLOCK_CAP: usize = LAP - 1;
+/// Index bits below the position.
+const SHIFT: usize = 1;
+/// In `tail`: the queue is closed. In `head`: head's block is not the last.
+const MARK: usize = 1;
+/// One position, in index units.
+const ONE: usize = 1 << SHIFT;
+/// One lap, in index units.
+const ONE_LAP: usize = LAP << SHIFT;
+
+const _: () = assert!(LAP.is_power_of_two() && LAP >= 2);
+
+/// One cell of a block: the value and its [`WRITE`]/[`READ`]/[`DESTROY`] bits.
+struct Slot<T> {
+    value: UnsafeCell<MaybeUninit<T>>,
+    state: AtomicUsize,
+}
+
+impl<T> Slot<T> {
+    /// Spins until the producer that claimed this slot has written it.
+    fn wait_write(&self) {
+        let mut backoff = Backoff::default();
+        // Ordering: Acquire pairs with the producer's Release
+        // `fetch_or(WRITE)` in `write`, so its write of the value happens
+        // before our read.
+        while self.state.load(Ordering::Acquire) & WRITE == 0 {
+            backoff.snooze();
+        }
+    }
+}
+
+/// One lap of positions: [`BLOCK_CAP`] slots and the link to the next lap.
+struct Block<T> {
+    /// The next lap's block; null until the producer of this block's last
+    /// slot links it.
+    next: AtomicPtr<Block<T>>,
+    slots: [Slot<T>; BLOCK_CAP],
+    /// Makes loom report a block that is never freed ("Allocation leaked").
+    #[cfg(loom)]
+    _leak_check: loom::alloc::Track<()>,
+}
+
+impl<T> Block<T> {
+    /// A block with every slot empty (state 0) and no successor.
+    ///
+    /// Allocated zeroed rather than built on the stack and moved into a
+    /// `Box`: a block of a large `T` could overflow the stack, and an
+    /// all-zero block is exactly the empty one. Allocation failure goes to
+    /// `handle_alloc_error`, as `Box::new` does.
+    #[cfg(not(loom))]
+    fn new() -> Box<Self> {
+        let layout = std::alloc::Layout::new::<Self>();
+        // SAFETY: `layout` is not zero-sized: a block holds its `next` pointer.
+        let raw = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Self>();
+        if raw.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `raw` is a live allocation of the global allocator with
+        // `Self`'s layout, which is what `Box` owns and frees; all-zero bytes
+        // are a valid `Block`: a null `AtomicPtr`, `AtomicUsize` states of 0,
+        // and `MaybeUninit` values, which may hold any bytes.
+        unsafe { Box::from_raw(raw) }
+    }
+
+    /// A block with every slot empty and no successor (loom's atomics and
+    /// cells must be built by their constructors, not zeroed).
+    #[cfg(loom)]
+    fn new() -> Box<Self> {
+        Box::new(Self {
+            next: AtomicPtr::new(std::ptr::null_mut()),
+            slots: std::array::from_fn(|_| Slot {
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+                state: AtomicUsize::new(0),
+            }),
+            _leak_check: loom::alloc::Track::new(()),
+        })
+    }
+
+    /// Spins until the next block is linked, and returns it.
+    fn wait_next(&self) -> *mut Self {
+        let mut backoff = Backoff::default();
+        loop {
+            // Ordering: Acquire pairs with the Release store of `next` in
+            // `write`, so the new block's initialisation happens before we
+            // use it.
+            let next = self.next.load(Ordering::Acquire);
+            if !next.is_null() {
+                return next;
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// Frees `this` if every slot from `start` on has been read; otherwise
+    /// marks the first slot still being read with [`DESTROY`], and its reader
+    /// calls `destroy` again from the slot after it.
+    ///
+    /// # Safety
+    /// - `this` came from [`Block::new`] and head has left it: head's block
+    ///   is a later one, so no pop will claim a slot in it again.
+    /// - Every slot before `start` has been read and its reader is done with
+    ///   the block, and so is the reader of the last slot (the caller is one
+    ///   of them and touches the block no more after this call).
+    /// - No other thread is running `destroy` on `this`: the last slot's
+    ///   reader starts it, and each [`DESTROY`] mark hands it to exactly one
+    ///   reader.
+    unsafe fn destroy(this: *mut Self, start: usize) {
+        // The last slot is not checked: its reader started the destruction.
+        for i in start..BLOCK_CAP - 1 {
+            // SAFETY: the block is alive: by the `# Safety` bullets nobody
+            // else frees it, and we free it only below.
+            let slot = unsafe { &(*this).slots[i] };
+            // Ordering: Acquire pairs with the reader's Release
+            // `fetch_or(READ)` in `read`, so its read of the value happens
+            // before we free the slot. The `fetch_or(DESTROY)` is AcqRel: the
+            // same Acquire if the reader got there first, and Release so the
+            // reader that takes over sees every READ we have seen.
+            if slot.state.load(Ordering::Acquire) & READ == 0
+                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
+            {
+                // Slot `i` is still being read; its reader finishes the job.
+                return;
+            }
+        }
+        // SAFETY: every slot has been read and every reader is done with the
+        // block (checked above for `start..`, by the caller for the rest), no
+        // producer touches a block after writing its slots, and head has left
+        // it, so nobody else can reach it.
+        unsafe { Self::free(this) };
+    }
+
+    /// Gives the block's memory back.
+    ///
+    /// # Safety
+    /// - `this` came from [`Block::new`] and no thread will use it again.
+    /// - Its values have been read or dropped, or are not to be dropped.
+    unsafe fn free(this: *mut Self) {
+        // loom cannot see accesses to freed std memory, but it does check
+        // that a `with_mut` happens after every other access to the cell:
+        // this makes the models prove the free comes after every read and
+        // write of the block's values.
+        #[cfg(loom)]
+        {
+            // SAFETY: `this` is still alive here (see `# Safety`).
+            let slots = unsafe { &(*this).slots };
+            for slot in slots {
+                slot.value.with_mut(|_| ());
+            }
+        }
+        // SAFETY: `this` is a `Box` turned into a raw pointer by `List`, and
+        // no thread uses it again (see `# Safety`). Dropping a `Block` drops
+        // no `T`: the values are `MaybeUninit`.
+        drop(unsafe { Box::from_raw(this) });
+    }
+}
+
+/// Where pushes (tail) or pops (head) are: an index and the block of its lap.
+struct Position<T> {
+    index: AtomicUsize,
+    block: AtomicPtr<Block<T>>,
+}
+
+/// An unbounded lock-free MPMC queue of blocks of slots, closable.
+///
+/// ```text
+/// index (head, tail):  | lap ................ | offset | mark |
+///                        position = index >> SHIFT (SHIFT = 1)
+///   offset   position % LAP, 0 <= offset < LAP (LAP = 32; 4 under loom)
+///   lap      position / LAP: which block; wraps around usize cleanly
+///   mark     in tail: closed, pushes fail from then on (set by `close`)
+///            in head: head's block is not the last one (tail has left
+///            it), so pops take its slots without loading tail
+///
+/// blocks, one per lap (BLOCK_CAP = LAP - 1 slots):
+///   offset   0      1            LAP-2      LAP-1
+///          [slot] [slot]  ...  [slot]       bridge ──next──▶ block of lap+1
+///   The bridge is a position with no slot. Whoever claims offset LAP-2 (the
+///   last slot) moves that index across it: the producer links a new block
+///   and steps tail to {lap+1, 0}; the consumer steps head onto the new
+///   block. Anyone else who sees an index on a bridge waits.
+///
+/// slot state bits, one slot's life:
+///   0 ──producer claims {lap, offset} (tail CAS), writes, sets WRITE──▶
+///   WRITE ──consumer claims it (head CAS), waits for WRITE, reads, sets
+///   READ──▶ WRITE|READ: done; nobody touches the slot again
+///   DESTROY is set by the thread freeing the block when it finds the slot
+///   without READ (still being written or read); that slot's reader then
+///   sees DESTROY when it sets READ and continues the freeing.
+///
+/// block life: allocated by the producer of the previous lap's last slot
+///   (or by `new`), freed by the reader of its last slot once every slot has
+///   READ, or handed along by DESTROY to the last reader; the rest by `Drop`.
+/// ```
+///
+/// Invariants: `head <= tail` in positions; every position below tail and
+/// not on a bridge has been claimed by exactly one producer, every one below
+/// head by exactly one consumer; a block is alive while head is in it or
+/// before it, or any of its slots is still being read.
+pub(crate) struct List<T> {
+    /// Next position to pop, with the mark while head's block is not the last.
+    head: CachePadded<Position<T>>,
+    /// Next position to push, with the mark once closed.
+    tail: CachePadded<Position<T>>,
+    /// The list owns `T`s (for the drop checker and auto traits).
+    _values: PhantomData<T>,
+}
+
+// SAFETY: the list owns its values and hands each one to exactly one thread:
+// written by the producer that won the tail CAS for its position, read by the
+// consumer that won the head CAS for it. Moving values between threads needs
+// `T: Send`; no `&T` is ever shared, so `T: Sync` is not needed.
+unsafe impl<T: Send> Send for List<T> {}
+// SAFETY: as for `Send`: `&List<T>` only ever gives out owned `T`s, one thread
+// per value, with the WRITE bit ordering each write before its read.
+unsafe impl<T: Send> Sync for List<T> {}
+
+impl<T> List<T> {
+    /// An empty, open list with its first block allocated.
+    pub(crate) fn new() -> Self {
+        Self::with_start(0)
+    }
+
+    /// An empty list whose positions start at `start`, a lap-aligned index:
+    /// lets tests start a few laps below `usize::MAX` to prove the
+    /// wrap-around.
+    pub(crate) fn with_start(start: usize) -> Self {
+        debug_assert_eq!(start % ONE_LAP, 0, "start must be lap-aligned");
+        let block = Box::into_raw(Block::new());
+        let position = || {
+            CachePadded(Position {
+                index: AtomicUsize::new(start),
+                block: AtomicPtr::new(block),
+            })
+        };
+        Self {
+            head: position(),
+            tail: position(),
+            _values: PhantomData,
+        }
+    }
+
+    /// Shared by `push` and `force_push`: appends `value`, or hands it back
+    /// when the list is closed.
+    fn push_or_closed(&self, value: T) -> Result<(), T> {
+        let mut backoff = Backoff::default();
+        // Ordering: Acquire pairs with the Release `fetch_add` that stepped
+        // tail into this lap (`write`), whose release sequence every later
+        // RMW on tail continues: the `block` load below then sees this lap's
+        // block (stored before that `fetch_add`) or a later one.
+        let mut tail = self.tail.index.load(Ordering::Acquire);
+        // Ordering: Acquire pairs with the Release store of `tail.block` in
+        // `write`: the block's initialisation happens before we use it, and
+        // if we read a later lap's block, the claim that ended our lap
+        // happens before our CAS, which therefore fails instead of claiming a
+        // slot in a block that is not ours.
+        let mut block = self.tail.block.load(Ordering::Acquire);
+        let mut next_block = None;
+        loop {
+            if tail & MARK != 0 {
+                return Err(value);
+            }
+            let offset = (tail >> SHIFT) % LAP;
+            if offset == BLOCK_CAP {
+                // Tail is on a bridge: the producer of the last slot is
+                // linking the next block. Wait for it to step tail across.
+                backoff.snooze();
+                // Ordering: Acquire, as for the first loads.
+                tail = self.tail.index.load(Ordering::Acquire);
+                block = self.tail.block.load(Ordering::Acquire);
+                continue;
+            }
+            // If we may be the one to link the next block, allocate it before
+            // claiming, so the others wait on the bridge as briefly as can be.
+            if offset + 1 == BLOCK_CAP && next_block.is_none() {
+                next_block = Some(Block::new());
+            }
+            // Ordering: SeqCst on success: this claim is the push's
+            // linearisation point and the first half of the park protocol's
+            // store-buffering pair (the channel next SeqCst-loads its waiter
+            // count; a parking receiver RMWs that count, then `pop` SeqCst-
+            // loads tail). Acquire on failure, as for the first load.
+            match self.tail.index.compare_exchange_weak(
+                tail,
+                tail.wrapping_add(ONE),
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    // SAFETY: our CAS moved tail from {lap, offset} (not a
+                    // bridge) and `block` is lap's block (see the Ordering
+                    // comment on the first load); `next_block` is `Some` when
+                    // `offset` is the last slot (allocated above).
+                    unsafe { self.write(block, offset, next_block, value) };
+                    return Ok(());
+                }
+                Err(current) => {
+                    tail = current;
+                    // Ordering: Acquire, as for the first load.
+                    block = self.tail.block.load(Ordering::Acquire);
+                }
+            }
+        }
+    }
+
+    /// Second half of a push: links the next block if we claimed a lap's
+    /// last slot, then writes `value` into the slot and sets WRITE.
+    ///
+    /// # Safety
+    /// - This thread's CAS just moved tail from `{lap, offset, 0}` (with
+    ///   `offset < BLOCK_CAP`) to the next position, and `block` is the
+    ///   block of `lap`.
+    /// - `next_block` is `Some` if `offset == BLOCK_CAP - 1`.
+    unsafe fn write(
+        &self,
+        block: *mut Block<T>,
+        offset: usize,
+        next_block: Option<Box<Block<T>>>,
+        value: T,
+    ) {
+        if offset + 1 == BLOCK_CAP {
+            // Tail is now on the bridge and every other push waits there
+            // until we step it into the next lap.
+            let next = Box::into_raw(next_block.expect("allocated before the claim"));
+            // Ordering: Release pairs with the Acquire loads of `tail.block`
+            // in `push_or_closed`: the new block's initialisation, and our
+            // claim of this lap's last slot, happen before anything a
+            // producer does after seeing `next` there.
+            self.tail.block.store(next, Ordering::Release);
+            // Ordering: Release pairs with the Acquire loads of `tail.index`
+            // in `push_or_closed`: a producer that reads {lap+1, ..} then
+            // reads `next` from `tail.block`. An RMW, not a store, so that a
+            // concurrent `close`'s mark is kept.
+            self.tail.index.fetch_add(ONE, Ordering::Release);
+            // Ordering: Release pairs with the Acquire load in `wait_next`
+            // (and in `read`): the consumer that moves head onto `next` sees
+            // it initialised, and tail already past this lap.
+            // SAFETY: `block` stays alive until our slot has been read, and
+            // we have not written it yet.
+            unsafe { (*block).next.store(next, Ordering::Release) };
+        }
+        // SAFETY: as above, `block` is alive until this slot is read, which
+        // waits for our WRITE; `offset < BLOCK_CAP` by the first bullet.
+        let slot = unsafe { &(*block).slots[offset] };
+        // SAFETY: our tail CAS gave us position {lap, offset}: no other
+        // producer writes this slot, and its consumer reads only after WRITE.
+        unsafe { slot.value.with_mut(|v| v.write(MaybeUninit::new(value))) };
+        // Ordering: Release pairs with the Acquire load in `wait_write`: our
+        // write of the value happens before its read. An RMW, not a store:
+        // the block's freer may already have set DESTROY here.
+        slot.state.fetch_or(WRITE, Ordering::Release);
+        // The block may be freed from here on; we do not touch it again.
+    }
+
+    /// Second half of a pop: moves head onto the next block if we claimed a
+    /// lap's last slot, waits for the value, reads it and frees the block
+    /// (or our share of freeing it).
+    ///
+    /// # Safety
+    /// - This thread's CAS just moved head from `{lap, offset}` (with
+    ///   `offset < BLOCK_CAP`) to `new_head`, and `block` is the block of
+    ///   `lap`.
+    unsafe fn read(&self, block: *mut Block<T>, offset: usize, new_head: usize) -> T {
+        if offset + 1 == BLOCK_CAP {
+            // Head is now on the bridge and every other pop waits there until
+            // we step it onto the next block.
+            // SAFETY: only the reader of the last slot (us) can start freeing
+            // `block`, so it is alive.
+            let next = unsafe { (*block).wait_next() };
+            let mut next_index = (new_head & !MARK).wrapping_add(ONE);
+            // If `next` has a successor, tail has left `next`'s lap too.
+            // Ordering: Acquire pairs with the Release store of that
+            // successor in `write`, made after tail left `next`'s lap: pops
+            // that trust the mark without loading tail, and `len`, then see
+            // tail beyond every slot of `next`.
+            // SAFETY: `next` is alive: head has not passed it yet.
+            if !unsafe { (*next).next.load(Ordering::Acquire) }.is_null() {
+                next_index |= MARK;
+            }
+            // Ordering: Release pairs with the Acquire loads of `head.block`
+            // in `pop`: our claim of this lap's last slot happens before
+            // anything a consumer does after seeing `next` there.
+            self.head.block.store(next, Ordering::Release);
+            // Ordering: Release pairs with the Acquire loads of `head.index`
+            // in `pop`: a consumer that reads {lap+1, ..} then reads `next`.
+            self.head.index.store(next_index, Ordering::Release);
+        }
+        // SAFETY: `block` cannot be freed before this slot's READ (or, for
+        // the last slot, before we free it ourselves below).
+        let slot = unsafe { &(*block).slots[offset] };
+        slot.wait_write();
+        // SAFETY: our head CAS gave us position {lap, offset}: nobody else
+        // reads this slot, and `wait_write` saw WRITE with Acquire, so the
+        // value is initialised and its write happened before this read.
+        let value = unsafe { slot.value.with_mut(|v| v.read().assume_init()) };
+        if offset + 1 == BLOCK_CAP {
+            // SAFETY: head is on `next` now; we read the last slot and
+            // are done with the block; only we start its destruction.
+            unsafe { Block::destroy(block, 0) };
+            return value;
+        }
+        // Ordering: AcqRel: Release pairs with the Acquire load or
+        // `fetch_or(DESTROY)` in `destroy`, so our read happens before the
+        // free; Acquire pairs with that `fetch_or(DESTROY)` when we take over
+        // the freeing, so the READs its thread saw happen before our free.
+        if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+            // SAFETY: DESTROY means the last slot's reader began freeing the
+            // block (so head has left it), found every slot before ours read,
+            // and handed the rest to us alone; we are done with our slot.
+            unsafe { Block::destroy(block, offset + 1) };
+        }
+        value
+    }
+
+    /// Debug view of the positions; see [`ListState`].
+    pub(crate) fn state(&self) -> ListState {
+        let head = self.head.index.load(Ordering::SeqCst);
+        let tail = self.tail.index.load(Ordering::SeqCst);
+        ListState {
+            head: Pos::of(head),
+            tail: Pos::of(tail),
+            closed: tail & MARK != 0,
+            head_block_is_last: head & MARK == 0,
+            len: self.len(),
+            slots_per_block: BLOCK_CAP,
+        }
+    }
+}
+
+impl<T> Queue<T> for List<T> {
+    #[inline]
+    fn push(&self, value: T) -> Result<(), PushError<T>> {
+        self.push_or_closed(value).map_err(PushError::Closed)
+    }
+
+    /// Never replaces anything: an unbounded list is never full.
+    fn force_push(&self, value: T) -> Result<Option<T>, T> {
+        self.push_or_closed(value).map(|()| None)
+    }
+
+    #[inline]
+    fn pop(&self) -> Result<T, PopError> {
+        let mut backoff = Backoff::default();
+        // Ordering: Acquire pairs with the Release store of `head.index` in
+        // `read` that stepped head into this lap, whose release sequence
+        // every later claim CAS continues: the `block` load below then sees
+        // this lap's block (stored before that store) or a later one.
+        let mut head = self.head.index.load(Ordering::Acquire);
+        // Ordering: Acquire pairs with the Release store of `head.block` in
+        // `read`: if we read a later lap's block, the claim that ended our
+        // lap happens before our CAS, which therefore fails instead of
+        // claiming a slot in a block that is not ours.
+        let mut block = self.head.block.load(Ordering::Acquire);
+        loop {
+            let offset = (head >> SHIFT) % LAP;
+            if offset == BLOCK_CAP {
+                // Head is on a bridge: the reader of the last slot is moving
+                // it onto the next block. Wait for it.
+                backoff.snooze();
+                // Ordering: Acquire, as for the first loads.
+                head = self.head.index.load(Ordering::Acquire);
+                block = self.head.block.load(Ordering::Acquire);
+                continue;
+            }
+            let mut new_head = head.wrapping_add(ONE);
+            if head & MARK == 0 {
+                // Head's block may be the last one: only tail can tell
+                // whether a producer has claimed this position.
+                seqcst_edge();
+                // Ordering: SeqCst: the second half of the park protocol's
+                // store-buffering pair. A receiver that SeqCst-RMWed the
+                // waiter count and then reads "empty" here cannot have missed
+                // a push whose SeqCst tail claim came first; that push will
+                // see the count. It also orders us after `close`'s mark.
+                let tail = self.tail.index.load(Ordering::SeqCst);
+                if head >> SHIFT == tail >> SHIFT {
+                    return Err(if tail & MARK != 0 {
+                        PopError::Closed
+                    } else {
+                        PopError::Empty
+                    });
+                }
+                if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
+                    // Tail has left head's block: every slot left in it is
+                    // claimed, so later pops here need not load tail.
+                    new_head |= MARK;
+                }
+            }
+            // Ordering: AcqRel on success: Release so that whoever reads our
+            // head (a pop trusting its mark, `len`) also sees the tail we
+            // checked it against; Acquire to continue the chain from earlier
+            // claims. Not SeqCst: senders of an unbounded queue never wait on
+            // head. Acquire on failure, as for the first load.
+            match self.head.index.compare_exchange_weak(
+                head,
+                new_head,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    // SAFETY: our CAS moved head from {lap, offset} (not a
+                    // bridge) to `new_head`, and `block` is lap's block (see
+                    // the Ordering comment on the first load).
+                    return Ok(unsafe { self.read(block, offset, new_head) });
+                }
+                Err(current) => {
+                    head = current;
+                    // Ordering: Acquire, as for the first load.
+                    block = self.head.block.load(Ordering::Acquire);
+                }
+            }
+        }
+    }
+
+    fn close(&self) -> bool {
+        // Ordering: SeqCst, like the claims it races: a push's CAS either
+        // comes before the mark (and its value will be popped before any pop
+        // says `Closed`) or fails on it.
+        self.tail.index.fetch_or(MARK, Ordering::SeqCst) & MARK == 0
+    }
+
+    fn is_closed(&self) -> bool {
+        self.tail.index.load(Ordering::SeqCst) & MARK != 0
+    }
+
+    /// Exact: the number of positions between head and tail, less bridges,
+    /// at the moment of the head load. Counts values still being written, not
+    /// those being read.
+    fn len(&self) -> usize {
+        loop {
+            // Ordering: SeqCst is not needed for exactness (Acquire is: the
+            // head we read was written by a claim that had seen tail at least
+            // that far, so the second tail load reads at least as far), but
+            // these loads are plain loads on x86 and keep `len` in the same
+            // total order as the claims.
+            let tail = self.tail.index.load(Ordering::SeqCst);
+            let head = self.head.index.load(Ordering::SeqCst);
+            // Tail only grows: if it is unchanged, it was `tail` when we
+            // loaded `head`.
+            if self.tail.index.load(Ordering::SeqCst) == tail {
+                return count(head, tail);
+            }
+        }
+    }
+
+    fn capacity(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Values between `head` and `tail` (indices, marks ignored).
+fn count(head: usize, tail: usize) -> usize {
+    let mut head = head & !MARK;
+    let mut tail = tail & !MARK;
+    // A bridge holds nothing: count it as the start of the next lap.
+    if (head >> SHIFT) % LAP == BLOCK_CAP {
+        head = head.wrapping_add(ONE);
+    }
+    if (tail >> SHIFT) % LAP == BLOCK_CAP {
+        tail = tail.wrapping_add(ONE);
+    }
+    // Shift both so that head's lap is lap 0; wrapping arithmetic keeps this
+    // right when the indices have wrapped around usize.
+    let lap_start = head & !(ONE_LAP - 1);
+    let head = (head - lap_start) >> SHIFT;
+    let tail = tail.wrapping_sub(lap_start) >> SHIFT;
+    // Each lap tail has entered beyond lap 0 has one bridge behind it.
+    tail - head - tail / LAP
+}
+
+impl<T> Drop for List<T> {
+    fn drop(&mut self) {
+        // Ordering: Relaxed: `&mut self` means every push and pop has
+        // finished and happened before this (whatever gave us ownership
+        // synchronised with them), and no block is being freed.
+        let mut head = self.head.index.load(Ordering::Relaxed) & !MARK;
+        let tail = self.tail.index.load(Ordering::Relaxed) & !MARK;
+        let mut block = self.head.block.load(Ordering::Relaxed);
+        // Neither index is on a bridge: whoever stepped onto one has finished
+        // stepping off. Every slot between them holds a written value.
+        while head != tail {
+            let offset = (head >> SHIFT) % LAP;
+            if offset < BLOCK_CAP {
+                // SAFETY: `block` is head's block, alive (head is in it);
+                // the slot at head's position was written by a finished push
+                // and never read; we drop each value once as head moves on.
+                unsafe {
+                    (*block).slots[offset]
+                        .value
+                        .with_mut(|v| (*v).assume_init_drop());
+                }
+            } else {
+                // SAFETY: head is on `block`'s bridge, so tail is past it and
+                // the next block is linked; every value of `block` has been
+                // read or dropped above, and nothing else can reach it.
+                unsafe {
+                    // Ordering: Relaxed, as above.
+                    let next = (*block).next.load(Ordering::Relaxed);
+                    Block::free(block);
+                    block = next;
+                }
+            }
+            head = head.wrapping_add(ONE);
+        }
+        // SAFETY: the block tail is in: never freed (head has not left it),
+        // and every value in it was dropped above or read before.
+        unsafe { Block::free(block) };
+    }
+}
+
+impl<T> fmt::Debug for List<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.state().fmt(f)
+    }
+}
+
+/// A snapshot of a [`List`]'s positions, for `{:#?}` of a channel. Taken
+/// without stopping other threads, so fields may disagree slightly while the
+/// list is in use.
+pub(crate) struct ListState {
+    head: Pos,
+    tail: Pos,
+    closed: bool,
+    head_block_is_last: bool,
+    len: usize,
+    slots_per_block: usize,
+}
+
+impl fmt::Debug for ListState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("List")
+            .field("head", &self.head)
+            .field("tail", &self.tail)
+            .field("closed", &self.closed)
+            .field("head_block_is_last", &self.head_block_is_last)
+            .field("len", &self.len)
+            .field("slots_per_block", &self.slots_per_block)
+            .finish()
+    }
+}
+
+/// A position as `{lap, offset}`.
+struct Pos {
+    lap: usize,
+    offset: usize,
+}
+
+impl Pos {
+    fn of(index: usize) -> Self {
+        Self {
+            lap: (index >> SHIFT) / LAP,
+            offset: (index >> SHIFT) % LAP,
+        }
+    }
+}
+
+impl fmt::Debug for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{lap {}, offset {}}}", self.lap, self.offset)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use std::sync::{Arc, Barrier};
+    use std::thread;
+
+    /// Test sizes: small under Miri, which is about a thousand times slower.
+    const fn scaled(normal: usize, miri: usize) -> usize {
+        if cfg!(miri) {
+            miri
+        } else {
+            normal
+        }
+    }
+
+    /// Counts its own drops in a shared counter.
+    #[derive(Debug)]
+    struct Counted(Arc<StdAtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn drops(counter: &Arc<StdAtomicUsize>) -> usize {
+        counter.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[test]
+    fn pop_is_fifo_across_blocks() {
+        let n = 5 * LAP + 3;
+        let list = List::new();
+        for i in 0..n {
+            list.push(i).unwrap();
+        }
+        for i in 0..n {
+            assert_eq!(list.pop(), Ok(i));
+        }
+        assert_eq!(list.pop(), Err(PopError::Empty));
+    }
+
+    #[test]
+    fn interleaved_push_pop_crosses_many_blocks() {
+        // Keeps the list short while head and tail cross block after block,
+        // so blocks are freed by `read` all the way, at every offset pattern.
+        let list = List::new();
+        let mut next_out = 0;
+        let mut next_in = 0;
+        for round in 0..scaled(2_000, 200) {
+            for _ in 0..round % 5 + 1 {
+                list.push(next_in).unwrap();
+                next_in += 1;
+            }
+            for _ in 0..round % 4 + 1 {
+                match list.pop() {
+                    Ok(v) => {
+                        assert_eq!(v, next_out);
+                        next_out += 1;
+                    }
+                    Err(e) => {
+                        assert_eq!(e, PopError::Empty);
+                        assert_eq!(next_out, next_in);
+                    }
+                }
+            }
+            assert_eq!(list.len(), next_in - next_out);
+        }
+    }
+
+    #[test]
+    fn len_is_exact_at_every_offset() {
+        let list = List::new();
+        assert_eq!(list.len(), 0);
+        let n = 3 * LAP + 1;
+        for i in 0..n {
+            assert_eq!(list.len(), i);
+            list.push(i).unwrap();
+        }
+        assert_eq!(list.len(), n);
+        for i in 0..n {
+            assert_eq!(list.len(), n - i);
+            list.pop().unwrap();
+        }
+        assert_eq!(list.len(), 0);
+    }
+
+    #[test]
+    fn count_treats_bridges_as_empty() {
+        let at = |lap: usize, offset: usize| (lap * LAP + offset) << SHIFT;
+        assert_eq!(count(at(0, 0), at(0, 0)), 0);
+        assert_eq!(count(at(0, 0), at(0, BLOCK_CAP)), BLOCK_CAP);
+        assert_eq!(count(at(0, 0), at(1, 0)), BLOCK_CAP);
+        assert_eq!(count(at(0, BLOCK_CAP), at(1, 0)), 0);
+        assert_eq!(count(at(0, BLOCK_CAP), at(0, BLOCK_CAP)), 0);
+        assert_eq!(count(at(0, 5), at(2, 3)), BLOCK_CAP - 5 + BLOCK_CAP + 3);
+        assert_eq!(count(at(7, 1) | MARK, at(7, 2) | MARK), 1);
+    }
+
+    #[test]
+    fn positions_wrap_around_usize() {
+        // Start two laps before the index wraps to 0.
+        let start = 0usize.wrapping_sub(2 * ONE_LAP);
+        let list = List::with_start(start);
+        let n = 4 * LAP + 2;
+        for i in 0..n {
+            list.push(i).unwrap();
+            assert_eq!(list.len(), i + 1);
+        }
+        for i in 0..LAP {
+            assert_eq!(list.pop(), Ok(i));
+        }
+        assert_eq!(list.len(), n - LAP);
+        for i in LAP..n {
+            assert_eq!(list.pop(), Ok(i));
+        }
+        assert_eq!(list.pop(), Err(PopError::Empty));
+        // And drop with values left across the wrap.
+        for i in 0..2 * LAP {
+            list.push(i).unwrap();
+        }
+    }
+
+    #[test]
+    fn close_fails_pushes_and_drains() {
+        let list = List::new();
+        for i in 0..LAP + 1 {
+            list.push(i).unwrap();
+        }
+        assert!(!list.is_closed());
+        assert!(list.close());
+        assert!(!list.close(), "second close reports it did nothing");
+        assert!(list.is_closed());
+        assert_eq!(list.push(100), Err(PushError::Closed(100)));
+        assert_eq!(list.force_push(101), Err(101));
+        assert_eq!(list.len(), LAP + 1);
+        for i in 0..LAP + 1 {
+            assert_eq!(list.pop(), Ok(i));
+        }
+        assert_eq!(list.pop(), Err(PopError::Closed));
+        assert_eq!(list.pop(), Err(PopError::Closed));
+        assert_eq!(list.len(), 0);
+    }
+
+    #[test]
+    fn close_on_a_bridge_keeps_the_mark() {
+        // Fill a block exactly: tail ends on {1, 0} after crossing the
+        // bridge; close, then check the mark survived and the values drain.
+        let list = List::new();
+        for i in 0..BLOCK_CAP {
+            list.push(i).unwrap();
+        }
+        assert!(list.close());
+        assert_eq!(list.push(0), Err(PushError::Closed(0)));
+        for i in 0..BLOCK_CAP {
+            assert_eq!(list.pop(), Ok(i));
+        }
+        assert_eq!(list.pop(), Err(PopError::Closed));
+    }
+
+    #[test]
+    fn empty_closed_list_pops_closed() {
+        let list = List::<u8>::new();
+        assert_eq!(list.pop(), Err(PopError::Empty));
+        list.close();
+        assert_eq!(list.pop(), Err(PopError::Closed));
+    }
+
+    #[test]
+    fn force_push_never_replaces() {
+        let list = List::new();
+        for i in 0..2 * LAP {
+            assert_eq!(list.force_push(i), Ok(None));
+        }
+        assert_eq!(list.len(), 2 * LAP);
+        assert_eq!(list.capacity(), None);
+        assert_eq!(list.pop(), Ok(0));
+    }
+
+    #[test]
+    fn pop_many_takes_in_order() {
+        let list = List::new();
+        for i in 0..LAP + 5 {
+            list.push(i).unwrap();
+        }
+        let mut out = Vec::new();
+        assert_eq!(list.pop_many(&mut out, LAP), Ok(LAP));
+        assert_eq!(list.pop_many(&mut out, 100), Ok(5));
+        assert_eq!(out, (0..LAP + 5).collect::<Vec<_>>());
+        assert_eq!(list.pop_many(&mut out, 1), Err(PopError::Empty));
+    }
+
+    #[test]
+    fn drop_drops_every_left_value_once() {
+        let counter = Arc::new(StdAtomicUsize::new(0));
+        let n = 3 * LAP + 7;
+        let list = List::new();
+        for _ in 0..n {
+            list.push(Counted(counter.clone())).unwrap();
+        }
+        // Pop into the middle of the second block, so `Drop` starts mid-block.
+        let popped = LAP + 3;
+        for _ in 0..popped {
+            drop(list.pop().unwrap());
+        }
+        assert_eq!(drops(&counter), popped);
+        drop(list);
+        assert_eq!(drops(&counter), n);
+    }
+
+    #[test]
+    fn drop_of_unused_and_drained_lists() {
+        drop(List::<String>::new());
+        let list = List::new();
+        for i in 0..BLOCK_CAP {
+            list.push(i.to_string()).unwrap();
+        }
+        // Drained exactly to a block end: head on {1, 0}, the first block
+        // freed by the last read, the second allocated and empty.
+        while list.pop().is_ok() {}
+        drop(list);
+    }
+
+    #[test]
+    fn zero_sized_values() {
+        let list = List::new();
+        let n = 4 * LAP;
+        for _ in 0..n {
+            list.push(()).unwrap();
+        }
+        assert_eq!(list.len(), n);
+        for _ in 0..n / 2 {
+            assert_eq!(list.pop(), Ok(()));
+        }
+        assert_eq!(list.len(), n / 2);
+    }
+
+    #[test]
+    fn large_values_do_not_overflow_the_stack() {
+        // 31 slots of 64 KiB: a 2 MiB block, bigger than a test thread's
+        // stack; it must be allocated in place.
+        let list = List::new();
+        list.push([7u8; 1 << 16]).unwrap();
+        assert_eq!(list.pop().map(|a| a[1 << 15]), Ok(7));
+    }
+
+    #[test]
+    fn mpmc_delivers_each_value_once_in_producer_order() {
+        let producers = scaled(4, 2);
+        let consumers = scaled(4, 2);
+        let per_producer = scaled(20_000, 150);
+        let list = Arc::new(List::new());
+        let done = Arc::new(StdAtomicUsize::new(0));
+        let start = Arc::new(Barrier::new(producers + consumers));
+
+        let consumer_threads: Vec<_> = (0..consumers)
+            .map(|_| {
+                let (list, done, start) = (list.clone(), done.clone(), start.clone());
+                thread::spawn(move || {
+                    start.wait();
+                    let mut seen = Vec::new();
+                    let mut last = vec![None; producers];
+                    loop {
+                        match list.pop() {
+                            Ok((p, i)) => {
+                                // Per-producer FIFO, as seen by one consumer.
+                                assert!(last[p] < Some(i), "producer {p}: {i} after {:?}", last[p]);
+                                last[p] = Some(i);
+                                seen.push((p, i));
+                            }
+                            Err(PopError::Empty) => std::hint::spin_loop(),
+                            Err(PopError::Closed) => break,
+                        }
+                    }
+                    done.fetch_add(seen.len(), std::sync::atomic::Ordering::Relaxed);
+                    seen
+                })
+            })
+            .collect();
+        let producer_threads: Vec<_> = (0..producers)
+            .map(|p| {
+                let (list, start) = (list.clone(), start.clone());
+                thread::spawn(move || {
+                    start.wait();
+                    for i in 0..per_producer {
+                        list.push((p, i)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in producer_threads {
+            t.join().unwrap();
+        }
+        assert!(list.close());
+        let mut all: Vec<_> = consumer_threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        all.sort_unstable();
+        let expected: Vec<_> = (0..producers)
+            .flat_map(|p| (0..per_producer).map(move |i| (p, i)))
+            .collect();
+        assert_eq!(all, expected);
+        assert_eq!(list.len(), 0);
+    }
+
+    #[test]
+    fn concurrent_drop_counts_are_exact() {
+        // Producers and consumers race; whatever is left is dropped with the
+        // list. Every value is dropped exactly once either way.
+        let counter = Arc::new(StdAtomicUsize::new(0));
+        let per_thread = scaled(10_000, 100);
+        let list = Arc::new(List::new());
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let (list, counter) = (list.clone(), counter.clone());
+                thread::spawn(move || {
+                    for i in 0..per_thread {
+                        if t % 2 == 0 {
+                            list.push(Counted(counter.clone())).unwrap();
+                        } else if i % 3 != 0 {
+                            drop(list.pop());
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let left = list.len();
+        assert_eq!(drops(&counter), 2 * per_thread - left);
+        drop(Arc::try_unwrap(list).expect("threads are gone"));
+        assert_eq!(drops(&counter), 2 * per_thread);
+    }
+
+    #[test]
+    fn close_racing_pushes_loses_nothing() {
+        for _ in 0..scaled(200, 5) {
+            let list = Arc::new(List::new());
+            let pushers: Vec<_> = (0..2)
+                .map(|p| {
+                    let list = list.clone();
+                    thread::spawn(move || {
+                        let mut ok = 0;
+                        for i in 0..2 * LAP {
+                            match list.push((p, i)) {
+                                Ok(()) => ok += 1,
+                                Err(PushError::Closed(v)) => {
+                                    assert_eq!(v, (p, i));
+                                    // Once closed, closed for good.
+                                    assert!(list.push((p, i)).is_err());
+                                    break;
+                                }
+                                Err(PushError::Full(_)) => unreachable!("never full"),
+                            }
+                        }
+                        ok
+                    })
+                })
+                .collect();
+            thread::yield_now();
+            list.close();
+            let pushed: usize = pushers.into_iter().map(|t| t.join().unwrap()).sum();
+            let mut popped = 0;
+            while list.pop().is_ok() {
+                popped += 1;
+            }
+            assert_eq!(list.pop(), Err(PopError::Closed));
+            assert_eq!(popped, pushed);
+        }
+    }
+
+    #[test]
+    fn list_is_send_and_sync_for_send_values() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<List<std::cell::Cell<u8>>>();
+        assert_send_sync::<List<Box<dyn FnOnce() + Send>>>();
+    }
+
+    #[test]
+    fn debug_shows_positions() {
+        let list = List::new();
+        for i in 0..LAP + 2 {
+            list.push(i).unwrap();
+        }
+        list.pop().unwrap();
+        let shown = format!("{list:?}");
+        assert!(shown.contains("head: {lap 0, offset 1}"), "{shown}");
+        assert!(shown.contains("tail: {lap 1, offset 3}"), "{shown}");
+        assert!(shown.contains(&format!("len: {}", LAP + 1)), "{shown}");
+    }
+}

@@ -1,0 +1,209 @@
+//! loom models of the `mpsc` pieces: the permit semaphore's hand-off to its
+//! waiters (partial assignment, cancellation, close), and the receiver's
+//! single-waiter wake-ups (a message; the last permit going after `close`).
+//! A lost wake-up shows as a loom deadlock; lost permits fail the final
+//! `available()` checks.
+//!
+//! Run with
+//! `RUSTFLAGS="--cfg loom" cargo test --release --lib tests::mpsc`.
+
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::{Context, Poll};
+
+use loom::sync::Arc;
+use loom::thread;
+
+use crate::mpsc;
+use crate::semaphore::Semaphore;
+
+fn model(preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemption_bound);
+    builder.max_branches = 100_000;
+    builder.check(f);
+}
+
+/// Runs `fut` on this loom thread, parking it between polls (loom's own
+/// `block_on` needs its `futures` feature).
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let waker = crate::notify::thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        thread::park();
+    }
+}
+
+/// Waits for `n` permits and takes them; `false` if the semaphore closed.
+fn acquire(sem: &Semaphore, n: usize) -> bool {
+    let mut acquire = sem.acquire(n);
+    let ok = block_on(poll_fn(|cx| acquire.poll(cx))).is_ok();
+    if ok {
+        acquire.take();
+    }
+    ok
+}
+
+/// All `bound` permits are held; one thread waits for `need` of them while
+/// they come back one at a time: it is served (partially assigned first when
+/// `need > 1`), and every permit is back at the end.
+fn handoff(bound: usize, need: usize, preemption_bound: usize) {
+    model(preemption_bound, move || {
+        let sem = Arc::new(Semaphore::new(bound));
+        sem.try_acquire(bound).unwrap();
+        let waiter = {
+            let sem = sem.clone();
+            thread::spawn(move || {
+                assert!(acquire(&sem, need));
+                sem.release(need);
+            })
+        };
+        for _ in 0..bound {
+            sem.release(1);
+        }
+        waiter.join().unwrap();
+        assert_eq!(sem.available(), bound);
+    });
+}
+
+#[test]
+fn handoff_one_permit() {
+    handoff(1, 1, 3);
+}
+
+#[test]
+fn handoff_partial_assignment() {
+    handoff(2, 2, 3);
+}
+
+/// A semaphore of one permit, held: `waiters` threads run `waiter` while
+/// this thread runs `holder` (which must give the permit back); at the end
+/// every thread has finished and the permit is free.
+fn one_held_permit(
+    preemption_bound: usize,
+    waiters: usize,
+    waiter: fn(&Semaphore),
+    holder: fn(&Semaphore),
+) {
+    model(preemption_bound, move || {
+        let sem = Arc::new(Semaphore::new(1));
+        sem.try_acquire(1).unwrap();
+        let threads: Vec<_> = (0..waiters)
+            .map(|_| {
+                let sem = sem.clone();
+                thread::spawn(move || waiter(&sem))
+            })
+            .collect();
+        holder(&sem);
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(sem.available(), 1);
+    });
+}
+
+/// Two waiters for one permit that comes back once and is then passed on:
+/// both are served, in some order.
+#[test]
+fn two_waiters_are_both_served() {
+    one_held_permit(
+        2,
+        2,
+        |sem| {
+            assert!(acquire(sem, 1));
+            sem.release(1);
+        },
+        |sem| sem.release(1),
+    );
+}
+
+/// A waiter polled once, then dropped, while the permit comes back: it may
+/// be served before it is dropped; either way the permit ends up free.
+#[test]
+fn cancelled_waiter_gives_its_permit_back() {
+    one_held_permit(
+        3,
+        1,
+        |sem| {
+            let mut acquire = sem.acquire(1);
+            let waker = futures::task::noop_waker();
+            let _ = acquire.poll(&mut Context::from_waker(&waker));
+        },
+        |sem| sem.release(1),
+    );
+}
+
+/// `close` races a waiter and the release of the permit it waits for: the
+/// waiter always finishes (served, or failed by the close).
+#[test]
+fn close_fails_or_serves_every_waiter() {
+    one_held_permit(
+        3,
+        1,
+        |sem| {
+            if acquire(sem, 1) {
+                sem.release(1);
+            }
+        },
+        |sem| {
+            sem.close();
+            sem.release(1);
+            assert!(sem.is_closed());
+        },
+    );
+}
+
+/// A receiver waits on an empty channel while a sender sends and goes: it
+/// gets the message, then the end.
+#[test]
+fn receiver_wakes_for_message_and_end() {
+    model(3, || {
+        let (tx, mut rx) = mpsc::channel(1);
+        let sender = thread::spawn(move || {
+            block_on(tx.send(7)).unwrap();
+        });
+        assert_eq!(block_on(rx.recv()), Some(7));
+        assert_eq!(block_on(rx.recv()), None);
+        sender.join().unwrap();
+    });
+}
+
+/// After `close`, the receiver waits for the one outstanding permit, which
+/// a thread either sends on or drops, while another sender stays alive: the
+/// permit alone must end the wait (the receiver is woken by the permit, not
+/// by the last sender going).
+fn close_waits_for_permit(send: bool, preemption_bound: usize) {
+    model(preemption_bound, move || {
+        let (tx, mut rx) = mpsc::channel::<u32>(2);
+        let permit = tx.clone().try_reserve_owned().unwrap();
+        let holder = thread::spawn(move || {
+            if send {
+                drop(permit.send(9));
+            } else {
+                drop(permit);
+            }
+        });
+        rx.close();
+        let mut got = Vec::new();
+        while let Some(v) = block_on(rx.recv()) {
+            got.push(v);
+        }
+        assert_eq!(got, if send { vec![9] } else { vec![] });
+        holder.join().unwrap();
+        drop(tx);
+    });
+}
+
+#[test]
+fn close_waits_for_permit_sent() {
+    close_waits_for_permit(true, 3);
+}
+
+#[test]
+fn close_waits_for_permit_dropped() {
+    close_waits_for_permit(false, 3);
+}

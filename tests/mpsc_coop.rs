@@ -1,0 +1,216 @@
+//! Cooperative scheduling: on a Tokio runtime, `recv`, `recv_many`, `send`,
+//! `reserve` (and their unbounded counterparts where they are async) spend
+//! the task's coop budget, as tokio's channel does, so a task looping on an
+//! always-ready channel yields and cannot starve its neighbours.
+//!
+//! No timing: each test counts loop iterations and checks whether the
+//! neighbour task ran before the loop limit.
+//!
+//! The tests run against `ringchan::mpsc`; `--features tokio-mpsc` runs the
+//! very same tests against tokio's module, which is how they were validated.
+#[cfg(not(feature = "tokio-mpsc"))]
+use ringchan::mpsc;
+#[cfg(feature = "tokio-mpsc")]
+use tokio::sync::mpsc;
+
+mod common;
+
+use common::scaled;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Far above tokio's budget (128 operations per task poll): a loop that
+/// takes part in coop yields long before this.
+fn limit() -> usize {
+    scaled(100_000).max(1_000)
+}
+
+/// Runs `spin(neighbour_ran)` as a task on a current-thread runtime next to
+/// a task that only sets `neighbour_ran`. `spin` loops on an always-ready
+/// channel until it sees the flag or hits its iteration limit, and returns
+/// how many iterations it made.
+fn iterations_before_neighbour_runs<F, Fut>(spin: F) -> usize
+where
+    F: FnOnce(Arc<AtomicBool>) -> Fut,
+    Fut: Future<Output = usize> + Send + 'static,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let spinner = rt.spawn(spin(flag.clone()));
+    let neighbour_flag = flag.clone();
+    rt.spawn(async move { neighbour_flag.store(true, Ordering::SeqCst) });
+    rt.block_on(spinner).unwrap()
+}
+
+/// Runs `$body` (one pass over an always-ready channel, with `$i` the pass
+/// number) until the neighbour task has run or `limit()` passes are done;
+/// evaluates to the number of passes made.
+macro_rules! spin {
+    ($ran:expr, |$i:ident| $body:block) => {{
+        let mut passes = limit();
+        for $i in 0..limit() {
+            $body
+            if $ran.load(Ordering::SeqCst) {
+                passes = $i;
+                break;
+            }
+        }
+        passes
+    }};
+}
+
+#[track_caller]
+fn assert_neighbour_ran(iterations: usize) {
+    assert!(
+        iterations < limit(),
+        "the looping task never yielded: the neighbour was starved for {iterations} iterations"
+    );
+}
+
+#[test]
+fn bounded_recv_yields_to_neighbours() {
+    let n = iterations_before_neighbour_runs(|ran| async move {
+        let (tx, mut rx) = mpsc::channel(4);
+        spin!(ran, |i| {
+            // try_send takes no budget: only recv can make this loop yield.
+            tx.try_send(i).unwrap();
+            assert_eq!(rx.recv().await, Some(i));
+        })
+    });
+    assert_neighbour_ran(n);
+}
+
+#[test]
+fn bounded_recv_many_yields_to_neighbours() {
+    let n = iterations_before_neighbour_runs(|ran| async move {
+        let (tx, mut rx) = mpsc::channel(4);
+        let mut buf = Vec::new();
+        spin!(ran, |i| {
+            tx.try_send(i).unwrap();
+            assert_eq!(rx.recv_many(&mut buf, 4).await, 1);
+        })
+    });
+    assert_neighbour_ran(n);
+}
+
+#[test]
+fn bounded_send_yields_to_neighbours() {
+    let n = iterations_before_neighbour_runs(|ran| async move {
+        let (tx, mut rx) = mpsc::channel(4);
+        spin!(ran, |i| {
+            // try_recv takes no budget: only send can make this loop yield.
+            tx.send(i).await.unwrap();
+            assert_eq!(rx.try_recv(), Ok(i));
+        })
+    });
+    assert_neighbour_ran(n);
+}
+
+#[test]
+fn bounded_reserve_yields_to_neighbours() {
+    let n = iterations_before_neighbour_runs(|ran| async move {
+        let (tx, mut rx) = mpsc::channel(4);
+        spin!(ran, |i| {
+            tx.reserve().await.unwrap().send(i);
+            assert_eq!(rx.try_recv(), Ok(i));
+        })
+    });
+    assert_neighbour_ran(n);
+}
+
+#[test]
+fn unbounded_recv_yields_to_neighbours() {
+    let n = iterations_before_neighbour_runs(|ran| async move {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        spin!(ran, |i| {
+            tx.send(i).unwrap();
+            assert_eq!(rx.recv().await, Some(i));
+        })
+    });
+    assert_neighbour_ran(n);
+}
+
+#[test]
+fn unbounded_recv_many_yields_to_neighbours() {
+    let n = iterations_before_neighbour_runs(|ran| async move {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut buf = Vec::new();
+        spin!(ran, |i| {
+            tx.send(i).unwrap();
+            buf.clear();
+            assert_eq!(rx.recv_many(&mut buf, 8).await, 1);
+        })
+    });
+    assert_neighbour_ran(n);
+}
+
+#[test]
+fn recv_on_a_closed_channel_yields_to_neighbours() {
+    // Returning `None` over and over also spends budget.
+    let n = iterations_before_neighbour_runs(|ran| async move {
+        let (tx, mut rx) = mpsc::channel::<usize>(1);
+        drop(tx);
+        spin!(ran, |i| {
+            assert_eq!(rx.recv().await, None);
+        })
+    });
+    assert_neighbour_ran(n);
+}
+
+#[test]
+fn budget_is_tokios_own() {
+    // The channel spends tokio's task budget, not a private counter:
+    // inside `coop::unconstrained` it never forces a yield ...
+    let n = iterations_before_neighbour_runs(|ran| async move {
+        tokio::task::coop::unconstrained(async move {
+            let (tx, mut rx) = mpsc::channel(4);
+            spin!(ran, |i| {
+                tx.try_send(i).unwrap();
+                assert_eq!(rx.recv().await, Some(i));
+            })
+        })
+        .await
+    });
+    assert_eq!(n, limit(), "unconstrained code must not be made to yield");
+
+    // ... and a receive uses up the budget that `has_budget_remaining` reports.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let exhausted_after = rt.block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for i in 0..limit() {
+            if !tokio::task::coop::has_budget_remaining() {
+                return i;
+            }
+            tx.send(i).unwrap();
+            assert_eq!(rx.recv().await, Some(i));
+        }
+        limit()
+    });
+    assert!(exhausted_after < limit());
+}
+
+#[test]
+fn try_methods_spend_no_budget() {
+    // Only the async methods take part in coop: try_send/try_recv and the
+    // unbounded send never make a task yield.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(1);
+        let (utx, mut urx) = mpsc::unbounded_channel();
+        for i in 0..scaled(10_000) {
+            tx.try_send(i).unwrap();
+            assert_eq!(rx.try_recv(), Ok(i));
+            utx.send(i).unwrap();
+            assert_eq!(urx.try_recv(), Ok(i));
+        }
+        assert!(tokio::task::coop::has_budget_remaining());
+    });
+}
