@@ -7,7 +7,7 @@
 //! finds the ring full or a receive finds it empty, and nobody pays for a
 //! notification while nobody waits.
 //!
-//! - Native MPMC API in the shape of `async-channel`: [`bounded`],
+//! - Native MPMC API in the shape of `async-channel`: [`bounded`], [`unbounded`],
 //!   [`Sender`], [`Receiver`] (also a [`Stream`](futures_core::Stream)),
 //!   weak handles, and blocking variants for threads.
 //! - [`mpsc`]: a drop-in for `tokio::sync::mpsc`, item for item (change the
@@ -82,4 +82,4 @@ struct ReadmeDoctests;
 
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use future::{Closed, Recv, RecvMany, Send, SendMany};
-pub use mpmc::{bounded, Receiver, Sender, WeakReceiver, WeakSender};
+pub use mpmc::{bounded, unbounded, Receiver, Sender, WeakReceiver, WeakSender};

@@ -10,6 +10,7 @@ use futures_core::stream::{FusedStream, Stream};
 use crate::chan::{Chan, Line, Side, Wait};
 use crate::error::{SendError, TryRecvError, TrySendError};
 use crate::future::{Closed, MpmcChan, Recv, RecvMany, Send, SendMany};
+use crate::list::List;
 use crate::notify::Ticket;
 use crate::queue::{Flavor, PopError, PushError, Queue};
 use crate::ring::Ring;
@@ -43,6 +44,30 @@ use crate::sync::Arc;
 /// ```
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     from_queue(Flavor::Bounded(Ring::new(cap, "ringchan::bounded")))
+}
+
+/// Creates a channel with no bound: `send` never waits and `try_send` fails
+/// only when the channel is closed. Messages live in linked blocks of slots,
+/// allocated as they fill and freed as they drain, so memory follows the
+/// messages in flight.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringchan::unbounded();
+/// for i in 0..1000 {
+///     tx.send(i).await.unwrap(); // never waits
+/// }
+/// assert_eq!(tx.capacity(), None);
+/// assert!(!tx.is_full());
+/// assert_eq!(rx.len(), 1000);
+/// drop(rx);
+/// assert!(tx.try_send(0).unwrap_err().is_closed());
+/// # });
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    from_queue(Flavor::Unbounded(List::new()))
 }
 
 fn from_queue<T>(queue: Flavor<T>) -> (Sender<T>, Receiver<T>) {

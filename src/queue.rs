@@ -2,6 +2,7 @@
 //! between the bounded ring and the unbounded block list.
 
 use crate::chan::DebugQueue;
+use crate::list::List;
 use crate::ring::Ring;
 
 /// Why a push did not take the value; the value comes back.
@@ -89,10 +90,32 @@ pub(crate) trait Queue<T> {
     }
 }
 
-/// The queue behind a native-API channel: the ring, or (issue 6) the list.
-/// The one `match` on the flavour in the crate; everything above is generic.
+/// The queue behind a channel: the ring, or the block list. The one `match`
+/// on the flavour in the crate; everything above is generic.
 pub(crate) enum Flavor<T> {
     Bounded(Ring<T>),
+    Unbounded(List<T>),
+}
+
+impl<T> Flavor<T> {
+    /// The most memory a ring's slots (allocated up front) may take when the
+    /// bound is only a limit, not the buffer (`mpsc`, whose semaphore counts
+    /// the capacity): 16 Ki 8-byte messages, 3.6 Ki 64-byte ones. Measured,
+    /// the ring costs about 14 ns less per message than the list.
+    const RING_BYTES: usize = 256 << 10;
+
+    /// The queue for `cap` messages whose bound something else enforces:
+    /// the ring if its slots (a stamp and a `T` each) fit in
+    /// [`Self::RING_BYTES`], else the list, whose memory follows the
+    /// messages in flight (tokio allows bounds up to `usize::MAX >> 3`).
+    pub(crate) fn for_limit(cap: usize, caller: &str) -> Self {
+        let slot = std::mem::size_of::<T>() + std::mem::size_of::<usize>();
+        if cap.saturating_mul(slot) <= Self::RING_BYTES {
+            Flavor::Bounded(Ring::new(cap, caller))
+        } else {
+            Flavor::Unbounded(List::new())
+        }
+    }
 }
 
 /// Forwards a call to whichever queue the flavour holds.
@@ -100,6 +123,7 @@ macro_rules! each_flavor {
     ($self:ident, $q:ident => $body:expr) => {
         match $self {
             Flavor::Bounded($q) => $body,
+            Flavor::Unbounded($q) => $body,
         }
     };
 }
@@ -140,81 +164,7 @@ impl<T> DebugQueue for Flavor<T> {
     fn debug_state(&self) -> Box<dyn std::fmt::Debug + '_> {
         match self {
             Flavor::Bounded(q) => Box::new(q.state()),
+            Flavor::Unbounded(q) => Box::new(q.state()),
         }
-    }
-}
-
-// Appended for `mpsc` (issue 7). A bounded `mpsc` channel counts its
-// capacity with a semaphore, so its queue only has to hold what the permits
-// allow: the ring while its slots stay few enough to allocate up front, the
-// block list -- whose memory follows the messages in flight -- for larger
-// bounds (tokio allows up to `usize::MAX >> 3`). Once `Flavor` holds the
-// list too (issue 6), this is `Flavor` and can go.
-
-/// The queue behind a bounded `mpsc` channel: the ring or the block list.
-pub(crate) enum Storage<T> {
-    Ring(Ring<T>),
-    List(crate::list::List<T>),
-}
-
-impl<T> Storage<T> {
-    /// The most memory the ring's slots (allocated up front, where tokio
-    /// allocates nothing) may take: 16 Ki 8-byte messages, 3.6 Ki 64-byte
-    /// ones. Measured, the ring costs about 14 ns less per message than the
-    /// list (both well under tokio's), so it is worth this much.
-    pub(crate) const RING_BYTES: usize = 256 << 10;
-
-    /// The queue for a bounded channel of `cap` messages: the ring if its
-    /// slots (a stamp and a `T` each) fit in [`Self::RING_BYTES`], else
-    /// the list.
-    pub(crate) fn for_capacity(cap: usize, caller: &str) -> Self {
-        let slot = std::mem::size_of::<T>() + std::mem::size_of::<usize>();
-        if cap.saturating_mul(slot) <= Self::RING_BYTES {
-            Storage::Ring(Ring::new(cap, caller))
-        } else {
-            Storage::List(crate::list::List::new())
-        }
-    }
-}
-
-/// Forwards a call to whichever queue the storage holds.
-macro_rules! each_storage {
-    ($self:ident, $q:ident => $body:expr) => {
-        match $self {
-            Storage::Ring($q) => $body,
-            Storage::List($q) => $body,
-        }
-    };
-}
-
-impl<T> Queue<T> for Storage<T> {
-    #[inline]
-    fn push(&self, value: T) -> Result<(), PushError<T>> {
-        each_storage!(self, q => q.push(value))
-    }
-    fn force_push(&self, value: T) -> Result<Option<T>, T> {
-        each_storage!(self, q => q.force_push(value))
-    }
-    #[inline]
-    fn pop(&self) -> Result<T, PopError> {
-        each_storage!(self, q => q.pop())
-    }
-    fn close(&self) -> bool {
-        each_storage!(self, q => q.close())
-    }
-    fn is_closed(&self) -> bool {
-        each_storage!(self, q => q.is_closed())
-    }
-    fn len(&self) -> usize {
-        each_storage!(self, q => q.len())
-    }
-    fn capacity(&self) -> Option<usize> {
-        each_storage!(self, q => q.capacity())
-    }
-    fn pop_many(&self, out: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
-        each_storage!(self, q => q.pop_many(out, limit))
-    }
-    fn push_many(&self, src: &mut Vec<T>) -> Result<usize, PushError<()>> {
-        each_storage!(self, q => q.push_many(src))
     }
 }

@@ -62,8 +62,11 @@ const FLAVORS: &[Flavor] = &[
         capacities: CAPACITIES,
         make: ringchan::bounded,
     },
-    // Issue 6 adds:
-    // Flavor { name: "unbounded", capacities: &[0], make: |_| ringchan::unbounded() },
+    Flavor {
+        name: "unbounded",
+        capacities: &[0],
+        make: |_| ringchan::unbounded(),
+    },
 ];
 
 // ------------------------------------------------------------- the knobs

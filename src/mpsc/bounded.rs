@@ -17,12 +17,12 @@ use tokio::task::coop;
 
 use super::chan::{self, assert_may_block, block_on};
 use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::queue::Storage;
+use crate::queue::Flavor;
 use crate::semaphore::{self, Acquire, Semaphore, TryAcquireError};
 
 /// The queue behind a bounded channel: the ring, or the block list for large
-/// bounds (see [`Storage`]).
-type BoundedQueue<T> = Storage<T>;
+/// bounds (see [`Flavor::for_limit`]).
+type BoundedQueue<T> = Flavor<T>;
 /// The shared sending half of a bounded channel.
 type Tx<T> = chan::Tx<T, BoundedQueue<T>, Semaphore>;
 /// The shared receiving half of a bounded channel.
@@ -86,7 +86,7 @@ pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
     // Before the queue: an absurd buffer fails with tokio's message, not an
     // allocation failure.
     let sem = Semaphore::new(buffer);
-    let queue = Storage::for_capacity(buffer, "ringchan::mpsc::channel");
+    let queue = Flavor::for_limit(buffer, "ringchan::mpsc::channel");
     let (tx, rx) = chan::channel(queue, sem);
     (Sender { chan: tx }, Receiver { chan: rx })
 }
