@@ -39,7 +39,8 @@ use crate::sync::Arc;
 /// # });
 /// ```
 ///
-/// ```should_panic = "ringchan::bounded: capacity must be at least 1"
+/// ```should_panic
+/// // panics: "ringchan::bounded: capacity must be at least 1, got 0"
 /// let _ = ringchan::bounded::<u8>(0);
 /// ```
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
