@@ -1,4 +1,5 @@
-//! The quick race: ringchan against tokio::mpsc, async-channel, flume, kanal,
+//! The quick race: ringchan (and its tokio drop-in ringchan::mpsc) against
+//! tokio::mpsc, async-channel, flume, kanal,
 //! crossfire, tachyonix, thingbuf and crossbeam on the main rows of
 //! `benches/channels.rs`, printed as one Markdown table of nanoseconds per
 //! message (median of several rounds) with each channel's ratio to ringchan.
@@ -8,9 +9,10 @@
 //! RINGCHAN_RACE_ROUNDS=9 RINGCHAN_RACE_FULL=1 cargo run --release --example race
 //! ```
 //!
-//! Rows: every 8-byte row, plus 64-byte SPSC and 4-producer MPSC on the
-//! multi-thread runtime (`RINGCHAN_RACE_FULL=1`: every row of the criterion
-//! suite). Peers take turns inside each round so a noisy neighbour hurts
+//! Rows: every 8-byte row (including the unbounded rows and the batch rows,
+//! here with batches of 1, 32 and 256 beside single `send`/`recv`), plus
+//! 64-byte SPSC and 4-producer MPSC on the multi-thread runtime
+//! (`RINGCHAN_RACE_FULL=1`: every row of the criterion suite). Peers take turns inside each round so a noisy neighbour hurts
 //! everyone alike; each row starts with one untimed warm-up run per peer.
 //! `RINGCHAN_RACE_ROUNDS` (default 5) sets the rounds; the other knobs are in
 //! `benches/common/mod.rs`. A `-` means the channel cannot play that row.
@@ -44,6 +46,9 @@ fn main() {
     let mut cfg = Config::from_env();
     // Bigger batches than the criterion suite's: one timed run per sample here.
     cfg.msgs = var("RINGCHAN_BENCH_MSGS", RACE_MSGS);
+    if std::env::var_os("RINGCHAN_BENCH_BATCHES").is_none() {
+        cfg.batches = vec![0, 1, 32, 256];
+    }
     let rounds: usize = var("RINGCHAN_RACE_ROUNDS", 5);
     let full: bool = var("RINGCHAN_RACE_FULL", 0u8) != 0;
     let bench = Bench::new(&cfg);

@@ -2,7 +2,8 @@
 //! generically, and each crate plays it through its fastest API.
 //!
 //! A flavour is a zero-sized type implementing [`Chan`] (make the handles) and
-//! whichever of [`TryChan`], [`AsyncChan`] and [`BlockingChan`] the crate offers.
+//! whichever of [`TryChan`], [`AsyncChan`], [`BatchChan`] and [`BlockingChan`]
+//! the crate offers. Unbounded channels are flavours of their own that ignore `cap`.
 //! Where a crate has specialised constructors (crossfire's `spsc`/`mpsc`/`mpmc`)
 //! each one is its own flavour and `run.rs` picks the narrowest that fits the row.
 //!
@@ -44,6 +45,22 @@ pub trait TryChan: Chan {
 pub trait AsyncChan: TryChan {
     fn send(tx: &Self::Tx, v: Self::Item) -> impl Future<Output = ()> + Send + '_;
     fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<Self::Item>> + Send + '_;
+}
+
+/// Async batch operations, for the channels that have a batch API.
+pub trait BatchChan: AsyncChan {
+    /// Sends every message of `buf`, oldest first, leaving it empty.
+    fn send_batch<'a>(
+        tx: &'a Self::Tx,
+        buf: &'a mut Vec<Self::Item>,
+    ) -> impl Future<Output = ()> + Send + 'a;
+    /// Waits for at least one message and appends up to `limit` to `buf`;
+    /// returns how many, 0 once every sender is gone and the buffer is drained.
+    fn recv_batch<'a>(
+        rx: &'a mut Self::Rx,
+        buf: &'a mut Vec<Self::Item>,
+        limit: usize,
+    ) -> impl Future<Output = usize> + Send + 'a;
 }
 
 /// Thread-blocking operations, same contract as [`AsyncChan`].
@@ -152,6 +169,52 @@ macro_rules! async_ops {
     )+};
 }
 
+/// [`TryChan`] and [`AsyncChan`] for tokio-shaped unbounded channels, whose
+/// `send` is synchronous and never waits.
+macro_rules! unbounded_ops {
+    ($($name:ident),+ $(,)?) => {$(
+        impl<T: Payload> TryChan for $name<T> {
+            fn try_send(tx: &Self::Tx, v: T) -> bool {
+                tx.send(v).is_ok()
+            }
+            fn try_recv(rx: &mut Self::Rx) -> Option<T> {
+                rx.try_recv().ok()
+            }
+        }
+
+        impl<T: Payload> AsyncChan for $name<T> {
+            fn send(tx: &Self::Tx, v: T) -> impl Future<Output = ()> + Send + '_ {
+                if tx.send(v).is_err() {
+                    closed()
+                }
+                std::future::ready(())
+            }
+            fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<T>> + Send + '_ {
+                rx.recv()
+            }
+        }
+    )+};
+}
+
+/// [`BatchChan`] for tokio-shaped receivers (`recv_many` gives 0 when closed)
+/// whose senders have no batch send: one `send` per message.
+macro_rules! tokio_batch_ops {
+    ($($name:ident),+ $(,)?) => {$(
+        impl<T: Payload> BatchChan for $name<T> {
+            async fn send_batch(tx: &Self::Tx, buf: &mut Vec<T>) {
+                for v in buf.drain(..) {
+                    if tx.send(v).await.is_err() {
+                        closed()
+                    }
+                }
+            }
+            async fn recv_batch(rx: &mut Self::Rx, buf: &mut Vec<T>, limit: usize) -> usize {
+                rx.recv_many(buf, limit).await
+            }
+        }
+    )+};
+}
+
 /// [`BlockingChan`] through the methods named `$send` and `$recv`.
 macro_rules! blocking_ops {
     ($send:ident, $recv:ident: $($name:ident),+ $(,)?) => {$(
@@ -177,15 +240,43 @@ flavour! {
     Rx = ringchan::Receiver<T>, fan;
 }
 
-// RINGCHAN_MPSC: uncomment once `ringchan::mpsc` exists.
-// flavour! {
-//     /// `ringchan::mpsc::channel`, the tokio drop-in.
-//     RingchanMpsc = |cap| ringchan::mpsc::channel(cap);
-//     Tx = ringchan::mpsc::Sender<T>, fan;
-//     Rx = ringchan::mpsc::Receiver<T>, one;
-// }
-// try_ops! { RingchanMpsc }
-// async_ops! { send, recv: RingchanMpsc }
+flavour! {
+    /// `ringchan::unbounded`.
+    RingchanUnbounded = |_cap| ringchan::unbounded();
+    Tx = ringchan::Sender<T>, fan;
+    Rx = ringchan::Receiver<T>, fan;
+}
+
+/// `send_many` and `recv_many`, each a run of slots per atomic operation.
+impl<T: Payload> BatchChan for Ringchan<T> {
+    async fn send_batch(tx: &Self::Tx, buf: &mut Vec<T>) {
+        if tx.send_many(buf).await.is_err() {
+            closed()
+        }
+    }
+    fn recv_batch<'a>(
+        rx: &'a mut Self::Rx,
+        buf: &'a mut Vec<T>,
+        limit: usize,
+    ) -> impl Future<Output = usize> + Send + 'a {
+        let fut = rx.recv_many(buf, limit);
+        async move { fut.await.unwrap_or(0) }
+    }
+}
+
+flavour! {
+    /// `ringchan::mpsc::channel`, the tokio drop-in.
+    RingchanMpsc = |cap| ringchan::mpsc::channel(cap);
+    Tx = ringchan::mpsc::Sender<T>, fan;
+    Rx = ringchan::mpsc::Receiver<T>, one;
+}
+
+flavour! {
+    /// `ringchan::mpsc::unbounded_channel`.
+    RingchanMpscUnbounded = |_cap| ringchan::mpsc::unbounded_channel();
+    Tx = ringchan::mpsc::UnboundedSender<T>, fan;
+    Rx = ringchan::mpsc::UnboundedReceiver<T>, one;
+}
 
 flavour! {
     /// `tokio::sync::mpsc::channel`.
@@ -195,10 +286,31 @@ flavour! {
 }
 
 flavour! {
+    /// `tokio::sync::mpsc::unbounded_channel`.
+    TokioUnbounded = |_cap| tokio::sync::mpsc::unbounded_channel();
+    Tx = tokio::sync::mpsc::UnboundedSender<T>, fan;
+    Rx = tokio::sync::mpsc::UnboundedReceiver<T>, one;
+}
+
+flavour! {
+    /// `async_channel::unbounded`.
+    AsyncChannelUnbounded = |_cap| async_channel::unbounded();
+    Tx = async_channel::Sender<T>, fan;
+    Rx = async_channel::Receiver<T>, fan;
+}
+
+flavour! {
     /// `async_channel::bounded`.
     AsyncChannel = |cap| async_channel::bounded(cap);
     Tx = async_channel::Sender<T>, fan;
     Rx = async_channel::Receiver<T>, fan;
+}
+
+flavour! {
+    /// `flume::unbounded`.
+    FlumeUnbounded = |_cap| flume::unbounded();
+    Tx = flume::Sender<T>, fan;
+    Rx = flume::Receiver<T>, fan;
 }
 
 flavour! {
@@ -211,6 +323,13 @@ flavour! {
 flavour! {
     /// `kanal::bounded_async`.
     Kanal = |cap| kanal::bounded_async(cap);
+    Tx = kanal::AsyncSender<T>, fan;
+    Rx = kanal::AsyncReceiver<T>, fan;
+}
+
+flavour! {
+    /// `kanal::unbounded_async`.
+    KanalUnbounded = |_cap| kanal::unbounded_async();
     Tx = kanal::AsyncSender<T>, fan;
     Rx = kanal::AsyncReceiver<T>, fan;
 }
@@ -290,25 +409,33 @@ flavour! {
 }
 
 try_ops! {
-    Ringchan, TokioMpsc, AsyncChannel, Flume, CrossfireSpsc, CrossfireMpsc, CrossfireMpmc,
-    Tachyonix, Thingbuf, Crossbeam,
+    Ringchan, RingchanUnbounded, RingchanMpsc, TokioMpsc, AsyncChannel, AsyncChannelUnbounded,
+    Flume, FlumeUnbounded, CrossfireSpsc, CrossfireMpsc, CrossfireMpmc, Tachyonix, Thingbuf,
+    Crossbeam,
 }
 
 /// Kanal's `try_send` says `Ok(false)` when full, `try_recv` `Ok(None)` when empty.
-impl<T: Payload> TryChan for Kanal<T> {
-    fn try_send(tx: &Self::Tx, v: T) -> bool {
-        matches!(tx.try_send(v), Ok(true))
-    }
-    fn try_recv(rx: &mut Self::Rx) -> Option<T> {
-        rx.try_recv().ok().flatten()
-    }
+macro_rules! kanal_try_ops {
+    ($($name:ident),+) => {$(
+        impl<T: Payload> TryChan for $name<T> {
+            fn try_send(tx: &Self::Tx, v: T) -> bool {
+                matches!(tx.try_send(v), Ok(true))
+            }
+            fn try_recv(rx: &mut Self::Rx) -> Option<T> {
+                rx.try_recv().ok().flatten()
+            }
+        }
+    )+};
 }
+kanal_try_ops! { Kanal, KanalUnbounded }
 
 async_ops! { send, recv:
-    Ringchan, TokioMpsc, AsyncChannel, Kanal, CrossfireSpsc, CrossfireMpsc, CrossfireMpmc,
-    Tachyonix, Thingbuf,
+    Ringchan, RingchanUnbounded, RingchanMpsc, TokioMpsc, AsyncChannel, AsyncChannelUnbounded,
+    Kanal, KanalUnbounded, CrossfireSpsc, CrossfireMpsc, CrossfireMpmc, Tachyonix, Thingbuf,
 }
-async_ops! { send_async, recv_async: Flume }
+async_ops! { send_async, recv_async: Flume, FlumeUnbounded }
+unbounded_ops! { RingchanMpscUnbounded, TokioUnbounded }
+tokio_batch_ops! { RingchanMpsc, TokioMpsc }
 
 blocking_ops! { send_blocking, recv_blocking: Ringchan, AsyncChannel }
 blocking_ops! { send, recv:

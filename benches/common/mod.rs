@@ -16,12 +16,15 @@
 //! | `RINGCHAN_BENCH_CAPS` | `1,16,1024` | capacities of the SPSC rows |
 //! | `RINGCHAN_BENCH_PRODUCERS` | `4,64` | producer tasks of the MPSC rows |
 //! | `RINGCHAN_BENCH_MPMC` | `4x4` | producers x consumers of the MPMC rows |
+//! | `RINGCHAN_BENCH_UNBOUNDED` | `1,4` | producer tasks of the unbounded rows (1 consumer) |
+//! | `RINGCHAN_BENCH_BATCHES` | `0,1,8,32,256` (race: `0,1,32,256`) | batch sizes of the batch rows; `0` = single `send`/`recv` |
 //! | `RINGCHAN_BENCH_THREADS` | `1x1,2x2,4x4` | producer x consumer threads of the blocking rows |
 //! | `RINGCHAN_BENCH_BYTES` | `8,64` | message sizes (8 and/or 64) |
 //! | `RINGCHAN_BENCH_PEERS` | all | comma-separated peer names, e.g. `ringchan,kanal` |
 //!
-//! Rows for the tokio drop-in `ringchan::mpsc` are written but commented out until
-//! that module lands: `grep -n RINGCHAN_MPSC benches/common/*.rs` lists the lines.
+//! `ringchan::mpsc` (the tokio drop-in) is its own column; the unbounded rows
+//! use each crate's unbounded channel, and the batch rows are played only by
+//! channels with a batch API (ringchan, ringchan::mpsc, tokio).
 
 pub mod flavors;
 pub mod run;
@@ -33,8 +36,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// Capacity of the MPSC, MPMC, blocking and try-pair rows.
+/// Capacity of the MPSC, MPMC, batch, blocking and try-pair rows.
 pub const BULK_CAP: usize = 1024;
+/// The `cap` of an unbounded row.
+pub const UNBOUNDED: usize = 0;
 /// Ping-pong batches are this many times smaller than `RINGCHAN_BENCH_MSGS`:
 /// a round trip costs two wake-ups.
 const PINGPONG_DIVISOR: u64 = 10;
@@ -81,8 +86,7 @@ impl Payload for Msg64 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Peer {
     Ringchan,
-    // RINGCHAN_MPSC: uncomment once `ringchan::mpsc` exists.
-    // RingchanMpsc,
+    RingchanMpsc,
     Tokio,
     AsyncChannel,
     Flume,
@@ -96,8 +100,7 @@ pub enum Peer {
 impl Peer {
     pub const ALL: &'static [Peer] = &[
         Peer::Ringchan,
-        // RINGCHAN_MPSC: uncomment once `ringchan::mpsc` exists.
-        // Peer::RingchanMpsc,
+        Peer::RingchanMpsc,
         Peer::Tokio,
         Peer::AsyncChannel,
         Peer::Flume,
@@ -111,8 +114,7 @@ impl Peer {
     pub fn name(self) -> &'static str {
         match self {
             Peer::Ringchan => "ringchan",
-            // RINGCHAN_MPSC: uncomment once `ringchan::mpsc` exists.
-            // Peer::RingchanMpsc => "ringchan::mpsc",
+            Peer::RingchanMpsc => "ringchan::mpsc",
             Peer::Tokio => "tokio",
             Peer::AsyncChannel => "async-channel",
             Peer::Flume => "flume",
@@ -138,13 +140,17 @@ pub enum Rt {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
     /// `senders` tasks split the batch and send it; `receivers` tasks receive
-    /// until the channel closes.
+    /// until the channel closes. `cap` [`UNBOUNDED`]: an unbounded channel.
     Async {
         rt: Rt,
         senders: usize,
         receivers: usize,
         cap: usize,
     },
+    /// Multi-thread runtime, capacity [`BULK_CAP`], one producer sending in
+    /// batches of `batch` (`send_many`), one consumer taking up to `batch` at
+    /// a time (`recv_many`); `batch` 0: single `send`/`recv`, the baseline.
+    Batch { batch: usize },
     /// Two tasks and two capacity-1 channels; one element is one round trip.
     PingPong { rt: Rt },
     /// `try_send` then `try_recv` on one thread: the channel is never full,
@@ -173,7 +179,7 @@ impl Scenario {
     fn new(shape: Shape, bytes: usize, msgs: u64) -> Self {
         let senders = match shape {
             Shape::Async { senders, .. } | Shape::Blocking { senders, .. } => senders as u64,
-            Shape::PingPong { .. } | Shape::TryPair => 1,
+            Shape::Batch { .. } | Shape::PingPong { .. } | Shape::TryPair => 1,
         };
         let msgs = (msgs / senders).max(1) * senders;
         Scenario { shape, bytes, msgs }
@@ -193,25 +199,31 @@ impl fmt::Display for Scenario {
             Rt::Multi => "async-mt",
             Rt::Current => "async-ct",
         };
+        let cap = |cap| match cap {
+            UNBOUNDED => "unbounded".to_owned(),
+            cap => format!("cap{cap}"),
+        };
         match self.shape {
             Shape::Async {
                 rt: r,
                 senders: 1,
                 receivers: 1,
-                cap,
-            } => write!(f, "{}/spsc-cap{cap}", rt(r))?,
+                cap: c,
+            } => write!(f, "{}/spsc-{}", rt(r), cap(c))?,
             Shape::Async {
                 rt: r,
                 senders,
                 receivers: 1,
-                cap,
-            } => write!(f, "{}/mpsc{senders}-cap{cap}", rt(r))?,
+                cap: c,
+            } => write!(f, "{}/mpsc{senders}-{}", rt(r), cap(c))?,
             Shape::Async {
                 rt: r,
                 senders,
                 receivers,
-                cap,
-            } => write!(f, "{}/mpmc{senders}x{receivers}-cap{cap}", rt(r))?,
+                cap: c,
+            } => write!(f, "{}/mpmc{senders}x{receivers}-{}", rt(r), cap(c))?,
+            Shape::Batch { batch: 0 } => write!(f, "async-mt/batch-single-cap{BULK_CAP}")?,
+            Shape::Batch { batch } => write!(f, "async-mt/batch{batch}-cap{BULK_CAP}")?,
             Shape::PingPong { rt: r } => write!(f, "{}/pingpong-cap1", rt(r))?,
             Shape::TryPair => write!(f, "sync/try-pair-cap{BULK_CAP}")?,
             Shape::Blocking {
@@ -232,6 +244,8 @@ pub struct Config {
     pub caps: Vec<usize>,
     pub producers: Vec<usize>,
     pub mpmc: Vec<(usize, usize)>,
+    pub unbounded: Vec<usize>,
+    pub batches: Vec<usize>,
     pub threads: Vec<(usize, usize)>,
     pub bytes: Vec<usize>,
     pub peers: Vec<Peer>,
@@ -263,6 +277,8 @@ impl Config {
             caps: list("RINGCHAN_BENCH_CAPS", "1,16,1024"),
             producers: list("RINGCHAN_BENCH_PRODUCERS", "4,64"),
             mpmc: pairs("RINGCHAN_BENCH_MPMC", "4x4"),
+            unbounded: list("RINGCHAN_BENCH_UNBOUNDED", "1,4"),
+            batches: list("RINGCHAN_BENCH_BATCHES", "0,1,8,32,256"),
             threads: pairs("RINGCHAN_BENCH_THREADS", "1x1,2x2,4x4"),
             bytes,
             peers,
@@ -270,7 +286,7 @@ impl Config {
     }
 
     /// Every row, grouped by message size: async rows on both runtimes, then
-    /// the try pair, then the blocking rows.
+    /// the batch rows, the try pair, and the blocking rows.
     pub fn scenarios(&self) -> Vec<Scenario> {
         let mut rows = Vec::new();
         for &bytes in &self.bytes {
@@ -300,11 +316,22 @@ impl Config {
                         cap: BULK_CAP,
                     }));
                 }
+                for &senders in &self.unbounded {
+                    rows.push(row(Shape::Async {
+                        rt,
+                        senders,
+                        receivers: 1,
+                        cap: UNBOUNDED,
+                    }));
+                }
                 rows.push(Scenario::new(
                     Shape::PingPong { rt },
                     bytes,
                     self.msgs / PINGPONG_DIVISOR,
                 ));
+            }
+            for &batch in &self.batches {
+                rows.push(row(Shape::Batch { batch }));
             }
             rows.push(Scenario::new(
                 Shape::TryPair,

@@ -1,5 +1,5 @@
 //! The timed scenarios, each written once over the flavour traits, and the
-//! three tables (async, blocking, try) saying which flavour of which crate
+//! four tables (async, batch, blocking, try) saying which flavour of which crate
 //! plays a row of a given shape.
 //!
 //! Every run checks what it received: the count and the sum of sequence
@@ -14,12 +14,18 @@ use std::time::{Duration, Instant};
 use tokio::runtime::{Builder, Runtime};
 
 use super::flavors::*;
-use super::{Config, Msg64, Payload, Peer, Rt, Scenario, Shape, BULK_CAP};
+use super::{Config, Msg64, Payload, Peer, Rt, Scenario, Shape, BULK_CAP, UNBOUNDED};
 
 /// A scenario written against [`AsyncChan`]; the table picks `C`.
 pub trait AsyncJob {
     type Out;
     fn run<C: AsyncChan>(&self) -> Self::Out;
+}
+
+/// A scenario written against [`BatchChan`].
+pub trait BatchJob {
+    type Out;
+    fn run<C: BatchChan>(&self) -> Self::Out;
 }
 
 /// A scenario written against [`BlockingChan`].
@@ -35,19 +41,27 @@ pub trait TryJob {
 }
 
 /// Async table: the narrowest flavour of `peer` that has `senders` senders
-/// and `receivers` receivers, or `None` if it has none.
+/// and `receivers` receivers (and is unbounded if `unbounded`), or `None` if
+/// it has none.
 fn with_async<T: Payload, J: AsyncJob>(
     peer: Peer,
     senders: usize,
     receivers: usize,
+    unbounded: bool,
     job: &J,
 ) -> Option<J::Out> {
     let spsc = senders == 1 && receivers == 1;
     let single_rx = receivers == 1;
     Some(match peer {
+        Peer::Ringchan if unbounded => job.run::<RingchanUnbounded<T>>(),
+        Peer::RingchanMpsc if unbounded && single_rx => job.run::<RingchanMpscUnbounded<T>>(),
+        Peer::Tokio if unbounded && single_rx => job.run::<TokioUnbounded<T>>(),
+        Peer::AsyncChannel if unbounded => job.run::<AsyncChannelUnbounded<T>>(),
+        Peer::Flume if unbounded => job.run::<FlumeUnbounded<T>>(),
+        Peer::Kanal if unbounded => job.run::<KanalUnbounded<T>>(),
+        _ if unbounded => return None,
         Peer::Ringchan => job.run::<Ringchan<T>>(),
-        // RINGCHAN_MPSC: uncomment once `ringchan::mpsc` exists.
-        // Peer::RingchanMpsc if single_rx => job.run::<RingchanMpsc<T>>(),
+        Peer::RingchanMpsc if single_rx => job.run::<RingchanMpsc<T>>(),
         Peer::Tokio if single_rx => job.run::<TokioMpsc<T>>(),
         Peer::AsyncChannel => job.run::<AsyncChannel<T>>(),
         Peer::Flume => job.run::<Flume<T>>(),
@@ -57,6 +71,16 @@ fn with_async<T: Payload, J: AsyncJob>(
         Peer::Crossfire => job.run::<CrossfireMpmc<T>>(),
         Peer::Tachyonix if single_rx => job.run::<Tachyonix<T>>(),
         Peer::Thingbuf if single_rx => job.run::<Thingbuf<T>>(),
+        _ => return None,
+    })
+}
+
+/// Batch table: the channels with a batch API.
+fn with_batch<T: Payload, J: BatchJob>(peer: Peer, job: &J) -> Option<J::Out> {
+    Some(match peer {
+        Peer::Ringchan => job.run::<Ringchan<T>>(),
+        Peer::RingchanMpsc => job.run::<RingchanMpsc<T>>(),
+        Peer::Tokio => job.run::<TokioMpsc<T>>(),
         _ => return None,
     })
 }
@@ -87,8 +111,7 @@ fn with_blocking<T: Payload, J: BlockingJob>(
 fn with_try<T: Payload, J: TryJob>(peer: Peer, job: &J) -> Option<J::Out> {
     Some(match peer {
         Peer::Ringchan => job.run::<Ringchan<T>>(),
-        // RINGCHAN_MPSC: uncomment once `ringchan::mpsc` exists.
-        // Peer::RingchanMpsc => job.run::<RingchanMpsc<T>>(),
+        Peer::RingchanMpsc => job.run::<RingchanMpsc<T>>(),
         Peer::Tokio => job.run::<TokioMpsc<T>>(),
         Peer::AsyncChannel => job.run::<AsyncChannel<T>>(),
         Peer::Flume => job.run::<Flume<T>>(),
@@ -162,12 +185,21 @@ impl Bench {
                     cap,
                     msgs,
                 };
-                with_async::<T, _>(peer, senders, receivers, &job)
+                with_async::<T, _>(peer, senders, receivers, cap == UNBOUNDED, &job)
             }
+            Shape::Batch { batch } => with_batch::<T, _>(
+                peer,
+                &Batches {
+                    rt: &self.multi,
+                    batch,
+                    msgs,
+                },
+            ),
             Shape::PingPong { rt } => with_async::<T, _>(
                 peer,
                 1,
                 1,
+                false,
                 &PingPong {
                     rt: self.rt(rt),
                     msgs,
@@ -210,7 +242,7 @@ impl Bench {
             rate,
             msgs,
         };
-        with_async::<u64, _>(peer, senders, 1, &job)
+        with_async::<u64, _>(peer, senders, 1, false, &job)
     }
 }
 
@@ -292,6 +324,61 @@ impl AsyncJob for Throughput<'_> {
         });
         let elapsed = start.elapsed();
         tally.check(self.senders, per);
+        elapsed
+    }
+}
+
+/// Batch throughput: one producer, one consumer, capacity [`BULK_CAP`];
+/// `batch` 0 uses single `send`/`recv`.
+struct Batches<'a> {
+    rt: &'a Runtime,
+    batch: usize,
+    msgs: u64,
+}
+
+impl BatchJob for Batches<'_> {
+    type Out = Duration;
+    fn run<C: BatchChan>(&self) -> Duration {
+        let (n, b) = (self.msgs, self.batch);
+        let start = Instant::now();
+        let tally = self.rt.block_on(async {
+            let (tx, mut rx) = C::pair(BULK_CAP);
+            let consumer = tokio::spawn(async move {
+                let mut t = Tally::default();
+                if b == 0 {
+                    while let Some(v) = C::recv(&mut rx).await {
+                        t.add(&v);
+                    }
+                } else {
+                    let mut buf = Vec::with_capacity(b);
+                    while C::recv_batch(&mut rx, &mut buf, b).await > 0 {
+                        assert!(buf.len() <= b, "recv_many exceeded its limit");
+                        buf.drain(..).for_each(|v| t.add(&v));
+                    }
+                }
+                t
+            });
+            let producer = tokio::spawn(async move {
+                if b == 0 {
+                    for i in 0..n {
+                        C::send(&tx, C::Item::new(i)).await;
+                    }
+                } else {
+                    let mut buf = Vec::with_capacity(b);
+                    for i in 0..n {
+                        buf.push(C::Item::new(i));
+                        if buf.len() == b || i + 1 == n {
+                            C::send_batch(&tx, &mut buf).await;
+                            assert!(buf.is_empty(), "send_many left messages behind");
+                        }
+                    }
+                }
+            });
+            producer.await.expect("producer task");
+            consumer.await.expect("consumer task")
+        });
+        let elapsed = start.elapsed();
+        tally.check(1, n);
         elapsed
     }
 }
