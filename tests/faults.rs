@@ -22,12 +22,28 @@ use std::time::Duration;
 
 use futures::executor::block_on;
 use futures::StreamExt;
-use ringchan::{bounded, Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError};
+use ringchan::{
+    bounded, unbounded, Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError,
+};
 
 /// How long anything here may take before it counts as a hang.
 const HANG: Duration = Duration::from_secs(60);
 
 // ------------------------------------------------------------- helpers
+
+/// A channel constructor; unbounded flavours ignore the capacity.
+type Make<T> = fn(usize) -> (Sender<T>, Receiver<T>);
+
+/// The channels a fault is tried on: `bounded(cap)` for each capacity, and
+/// `unbounded()`.
+fn channels<T>(capacities: &[usize]) -> Vec<(String, Make<T>, usize)> {
+    let mut out: Vec<(String, Make<T>, usize)> = capacities
+        .iter()
+        .map(|&cap| (format!("bounded({cap})"), bounded::<T> as Make<T>, cap))
+        .collect();
+    out.push(("unbounded()".to_owned(), |_| unbounded::<T>(), 0));
+    out
+}
 
 /// Counts drops per payload id.
 struct Drops(Box<[AtomicU32]>);
@@ -165,17 +181,26 @@ fn current_thread_runtime() -> tokio::runtime::Runtime {
 /// exactly once (nothing leaks behind the panic).
 #[test]
 fn panicking_drop_among_leftovers_propagates_and_drops_the_rest() {
-    for sender_last in [true, false] {
-        for bad in [0, 3, 7] {
-            let drops = Drops::new(8);
-            let (tx, rx) = bounded(8);
-            for id in 0..8 {
+    // Enough leftovers that the unbounded list spans several blocks.
+    let n = 100;
+    let cases = (0..2)
+        .flat_map(|last| [0, 1, n / 2, n - 1].map(|bad| (last == 0, bad)))
+        .flat_map(|(sender_last, bad)| {
+            channels::<Payload>(&[n])
+                .into_iter()
+                .map(move |(name, make, cap)| (name, make, cap, sender_last, bad))
+        });
+    for (name, make, cap, sender_last, bad) in cases {
+        {
+            let drops = Drops::new(n);
+            let (tx, rx) = make(cap);
+            for id in 0..n {
                 let p = if id == bad {
                     Payload::panicking(&drops, id)
                 } else {
                     Payload::new(&drops, id)
                 };
-                tx.try_send(p).expect("room for 8");
+                tx.try_send(p).expect("room for every payload");
             }
             let (first, last): (Box<dyn Send>, Box<dyn Send>) = if sender_last {
                 (Box::new(rx), Box::new(tx))
@@ -183,14 +208,22 @@ fn panicking_drop_among_leftovers_propagates_and_drops_the_rest() {
                 (Box::new(tx), Box::new(rx))
             };
             drop(first);
-            assert_eq!(drops.of(bad), 0, "dropped while a handle lives");
-            let msg = expect_panic("dropping the last handle", move || drop(last));
-            assert_eq!(msg, format!("payload {bad} panicked in drop"));
-            drops.assert_once(0..8);
+            assert_eq!(drops.of(bad), 0, "{name}: dropped while a handle lives");
+            let msg = expect_panic(&name, move || drop(last));
+            assert_eq!(msg, format!("payload {bad} panicked in drop"), "{name}");
+            for id in 0..n {
+                assert_eq!(
+                    drops.of(id),
+                    1,
+                    "{name}, payload {bad} panicking, sender dropped last: {sender_last}: \
+                     payload {id} dropped {} times",
+                    drops.of(id)
+                );
+            }
             assert_eq!(
                 Arc::strong_count(&drops),
                 1,
-                "a payload outlived the channel"
+                "{name}: a payload outlived the channel"
             );
         }
     }
@@ -292,78 +325,85 @@ fn consumer_task_panics_mid_stream_others_keep_going() {
     const PRODUCERS: usize = 3;
     let per_producer = if cfg!(miri) { 10 } else { 2000 };
     let total = PRODUCERS * per_producer;
-    for capacity in [1, 7, 64] {
-        watchdog("consumer_task_panics_mid_stream", move || {
-            let drops = Drops::new(total);
-            let seen = Arc::new(Mutex::new(Vec::new()));
-            let (tx, rx) = bounded::<Payload>(capacity);
-            let rt = multi_thread_runtime();
-            let mut consumers = Vec::new();
-            for c in 0..6 {
-                let (rx, seen) = (rx.clone(), Arc::clone(&seen));
-                consumers.push(rt.spawn(async move {
-                    let mut mine = 0;
-                    loop {
-                        let got = if c == 1 && mine >= 2 {
-                            // Poll a fresh recv once; if it parks, panic with
-                            // it pending (it is dropped while unwinding).
-                            let mut recv = pin!(rx.recv());
-                            match futures::poll!(recv.as_mut()) {
-                                Poll::Pending => panic!("consumer 1 panics with a recv pending"),
-                                Poll::Ready(r) => r,
+    for (name, make, capacity) in channels::<Payload>(&[1, 7, 64]) {
+        watchdog(
+            &format!("consumer_task_panics_mid_stream {name}"),
+            move || {
+                let drops = Drops::new(total);
+                let seen = Arc::new(Mutex::new(Vec::new()));
+                let (tx, rx) = make(capacity);
+                let rt = multi_thread_runtime();
+                let mut consumers = Vec::new();
+                for c in 0..6 {
+                    let (rx, seen) = (rx.clone(), Arc::clone(&seen));
+                    consumers.push(rt.spawn(async move {
+                        let mut mine = 0;
+                        loop {
+                            let got = if c == 1 && mine >= 2 {
+                                // Poll a fresh recv once; if it parks, panic with
+                                // it pending (it is dropped while unwinding).
+                                let mut recv = pin!(rx.recv());
+                                match futures::poll!(recv.as_mut()) {
+                                    Poll::Pending => {
+                                        panic!("consumer 1 panics with a recv pending")
+                                    }
+                                    Poll::Ready(r) => r,
+                                }
+                            } else {
+                                rx.recv().await
+                            };
+                            let Ok(p) = got else {
+                                if c < 2 {
+                                    panic!("consumer {c} panics after the close");
+                                }
+                                break;
+                            };
+                            seen.lock().unwrap().push(p.id);
+                            mine += 1;
+                            if c == 0 && mine == 10 {
+                                panic!("consumer 0 panics holding payload {}", p.id);
                             }
-                        } else {
-                            rx.recv().await
-                        };
-                        let Ok(p) = got else {
-                            if c < 2 {
-                                panic!("consumer {c} panics after the close");
+                        }
+                    }));
+                }
+                drop(rx);
+                let producers: Vec<_> = (0..PRODUCERS)
+                    .map(|p| {
+                        let (tx, drops) = (tx.clone(), Arc::clone(&drops));
+                        rt.spawn(async move {
+                            for i in 0..per_producer {
+                                let payload = Payload::new(&drops, p * per_producer + i);
+                                tx.send(payload).await.expect("receivers remain");
                             }
-                            break;
-                        };
-                        seen.lock().unwrap().push(p.id);
-                        mine += 1;
-                        if c == 0 && mine == 10 {
-                            panic!("consumer 0 panics holding payload {}", p.id);
-                        }
-                    }
-                }));
-            }
-            drop(rx);
-            let producers: Vec<_> = (0..PRODUCERS)
-                .map(|p| {
-                    let (tx, drops) = (tx.clone(), Arc::clone(&drops));
-                    rt.spawn(async move {
-                        for i in 0..per_producer {
-                            let payload = Payload::new(&drops, p * per_producer + i);
-                            tx.send(payload).await.expect("receivers remain");
-                        }
+                        })
                     })
-                })
-                .collect();
-            drop(tx);
-            rt.block_on(async {
-                for p in producers {
-                    p.await.expect("producer");
-                }
-                for (c, h) in consumers.into_iter().enumerate() {
-                    match (c, h.await) {
-                        (0 | 1, Err(e)) if e.is_panic() => {
-                            let msg = panic_message(&*e.into_panic());
-                            assert!(msg.starts_with(&format!("consumer {c} panics")), "{msg}");
-                        }
-                        (0 | 1, other) => panic!("consumer {c} should have panicked: {other:?}"),
-                        (_, r) => r.expect("a healthy consumer"),
+                    .collect();
+                drop(tx);
+                rt.block_on(async {
+                    for p in producers {
+                        p.await.expect("producer");
                     }
-                }
-            });
-            drop(rt);
-            let mut seen = Arc::try_unwrap(seen).unwrap().into_inner().unwrap();
-            seen.sort_unstable();
-            assert_eq!(seen, (0..total).collect::<Vec<_>>(), "lost or duplicated");
-            drops.assert_once(0..total);
-            assert_eq!(Arc::strong_count(&drops), 1);
-        });
+                    for (c, h) in consumers.into_iter().enumerate() {
+                        match (c, h.await) {
+                            (0 | 1, Err(e)) if e.is_panic() => {
+                                let msg = panic_message(&*e.into_panic());
+                                assert!(msg.starts_with(&format!("consumer {c} panics")), "{msg}");
+                            }
+                            (0 | 1, other) => {
+                                panic!("consumer {c} should have panicked: {other:?}")
+                            }
+                            (_, r) => r.expect("a healthy consumer"),
+                        }
+                    }
+                });
+                drop(rt);
+                let mut seen = Arc::try_unwrap(seen).unwrap().into_inner().unwrap();
+                seen.sort_unstable();
+                assert_eq!(seen, (0..total).collect::<Vec<_>>(), "lost or duplicated");
+                drops.assert_once(0..total);
+                assert_eq!(Arc::strong_count(&drops), 1);
+            },
+        );
     }
 }
 
@@ -371,49 +411,56 @@ fn consumer_task_panics_mid_stream_others_keep_going() {
 #[test]
 fn consumer_thread_panics_mid_stream_others_keep_going() {
     let total = if cfg!(miri) { 20 } else { 5000 };
-    watchdog("consumer_thread_panics_mid_stream", move || {
-        let drops = Drops::new(total);
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = bounded::<Payload>(3);
-        let consumers: Vec<_> = (0..4)
-            .map(|c| {
-                let (rx, seen) = (rx.clone(), Arc::clone(&seen));
-                thread::spawn(move || {
-                    let mut mine = 0;
-                    while let Ok(p) = rx.recv_blocking() {
-                        seen.lock().unwrap().push(p.id);
-                        mine += 1;
-                        if c == 0 && mine == 3 {
-                            panic!("consumer 0 panics holding payload {}", p.id);
+    for (name, make, cap) in channels::<Payload>(&[3]) {
+        watchdog(
+            &format!("consumer_thread_panics_mid_stream {name}"),
+            move || {
+                let drops = Drops::new(total);
+                let seen = Arc::new(Mutex::new(Vec::new()));
+                let (tx, rx) = make(cap);
+                let consumers: Vec<_> = (0..4)
+                    .map(|c| {
+                        let (rx, seen) = (rx.clone(), Arc::clone(&seen));
+                        thread::spawn(move || {
+                            let mut mine = 0;
+                            while let Ok(p) = rx.recv_blocking() {
+                                seen.lock().unwrap().push(p.id);
+                                mine += 1;
+                                if c == 0 && mine == 3 {
+                                    panic!("consumer 0 panics holding payload {}", p.id);
+                                }
+                            }
+                            if c == 0 {
+                                panic!("consumer 0 panics after the close");
+                            }
+                        })
+                    })
+                    .collect();
+                drop(rx);
+                for id in 0..total {
+                    tx.send_blocking(Payload::new(&drops, id))
+                        .expect("receivers remain");
+                }
+                drop(tx);
+                for (c, h) in consumers.into_iter().enumerate() {
+                    match h.join() {
+                        Err(e) if c == 0 => {
+                            assert!(panic_message(&*e).starts_with("consumer 0 panics"))
                         }
+                        Ok(()) if c != 0 => {}
+                        r => panic!(
+                            "consumer {c}: unexpected outcome (panicked: {})",
+                            r.is_err()
+                        ),
                     }
-                    if c == 0 {
-                        panic!("consumer 0 panics after the close");
-                    }
-                })
-            })
-            .collect();
-        drop(rx);
-        for id in 0..total {
-            tx.send_blocking(Payload::new(&drops, id))
-                .expect("receivers remain");
-        }
-        drop(tx);
-        for (c, h) in consumers.into_iter().enumerate() {
-            match h.join() {
-                Err(e) if c == 0 => assert!(panic_message(&*e).starts_with("consumer 0 panics")),
-                Ok(()) if c != 0 => {}
-                r => panic!(
-                    "consumer {c}: unexpected outcome (panicked: {})",
-                    r.is_err()
-                ),
-            }
-        }
-        let mut seen = Arc::try_unwrap(seen).unwrap().into_inner().unwrap();
-        seen.sort_unstable();
-        assert_eq!(seen, (0..total).collect::<Vec<_>>(), "lost or duplicated");
-        drops.assert_once(0..total);
-    });
+                }
+                let mut seen = Arc::try_unwrap(seen).unwrap().into_inner().unwrap();
+                seen.sort_unstable();
+                assert_eq!(seen, (0..total).collect::<Vec<_>>(), "lost or duplicated");
+                drops.assert_once(0..total);
+            },
+        );
+    }
 }
 
 // ------------------------------------------------------------- runtime dropped
@@ -568,50 +615,55 @@ impl Drop for Carrier {
 /// other parked receiver.
 #[test]
 fn last_sender_dropped_inside_a_received_payload_wakes_parked_receivers() {
-    watchdog("last_sender_dropped_inside_a_received_payload", || {
-        let drops = Drops::new(1);
-        let (tx, rx) = bounded::<Carrier>(4);
-        let rt = multi_thread_runtime();
-        let started = Arc::new(AtomicUsize::new(0));
-        let receivers: Vec<_> = (0..4)
-            .map(|_| {
-                let (rx, started) = (rx.clone(), Arc::clone(&started));
-                rt.spawn(async move {
-                    started.fetch_add(1, Relaxed);
-                    rx.recv().await.map(|c| c.id)
-                })
-            })
-            .collect();
-        drop(rx);
-        rt.block_on(async {
-            while started.load(Relaxed) < 4 {
-                tokio::task::yield_now().await;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        });
-        let mut carrier = Carrier::new(&drops, 0);
-        carrier.tx = Some(tx.clone());
-        tx.try_send(carrier).unwrap();
-        drop(tx);
-        let results: Vec<_> = rt.block_on(async {
-            let mut out = Vec::new();
-            for r in receivers {
-                out.push(r.await.expect("receiver task"));
-            }
-            out
-        });
-        assert_eq!(
-            results.iter().filter(|r| **r == Ok(0)).count(),
-            1,
-            "{results:?}"
+    for (name, make, cap) in channels::<Carrier>(&[4]) {
+        watchdog(
+            &format!("last_sender_dropped_inside_a_received_payload {name}"),
+            move || {
+                let drops = Drops::new(1);
+                let (tx, rx) = make(cap);
+                let rt = multi_thread_runtime();
+                let started = Arc::new(AtomicUsize::new(0));
+                let receivers: Vec<_> = (0..4)
+                    .map(|_| {
+                        let (rx, started) = (rx.clone(), Arc::clone(&started));
+                        rt.spawn(async move {
+                            started.fetch_add(1, Relaxed);
+                            rx.recv().await.map(|c| c.id)
+                        })
+                    })
+                    .collect();
+                drop(rx);
+                rt.block_on(async {
+                    while started.load(Relaxed) < 4 {
+                        tokio::task::yield_now().await;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                });
+                let mut carrier = Carrier::new(&drops, 0);
+                carrier.tx = Some(tx.clone());
+                tx.try_send(carrier).unwrap();
+                drop(tx);
+                let results: Vec<_> = rt.block_on(async {
+                    let mut out = Vec::new();
+                    for r in receivers {
+                        out.push(r.await.expect("receiver task"));
+                    }
+                    out
+                });
+                assert_eq!(
+                    results.iter().filter(|r| **r == Ok(0)).count(),
+                    1,
+                    "{results:?}"
+                );
+                assert_eq!(
+                    results.iter().filter(|r| **r == Err(RecvError)).count(),
+                    3,
+                    "{results:?}"
+                );
+                drops.assert_once([0]);
+            },
         );
-        assert_eq!(
-            results.iter().filter(|r| **r == Err(RecvError)).count(),
-            3,
-            "{results:?}"
-        );
-        drops.assert_once([0]);
-    });
+    }
 }
 
 /// A parked `send` is cancelled; its message holds the last receiver, so
@@ -666,34 +718,39 @@ fn cancelled_send_drops_the_last_receiver_and_wakes_other_senders() {
 /// parked receiver) without deadlock.
 #[test]
 fn channel_teardown_drops_handles_of_another_channel() {
-    watchdog("channel_teardown_drops_handles_of_another_channel", || {
-        let drops = Drops::new(8);
-        let (a_tx, a_rx) = bounded::<Carrier>(1);
-        let (b_tx, b_rx) = bounded::<Carrier>(2);
-        let (c_tx, c_rx) = bounded::<Carrier>(4);
-        let parked = thread::spawn(move || a_rx.recv_blocking().map(|c| c.id));
-        thread::sleep(Duration::from_millis(10));
+    for (name, make, cap) in channels::<Carrier>(&[2]) {
+        watchdog(
+            &format!("channel_teardown_drops_handles_of_another_channel, B {name}"),
+            move || {
+                let drops = Drops::new(8);
+                let (a_tx, a_rx) = bounded::<Carrier>(1);
+                let (b_tx, b_rx) = make(cap);
+                let (c_tx, c_rx) = bounded::<Carrier>(4);
+                let parked = thread::spawn(move || a_rx.recv_blocking().map(|c| c.id));
+                thread::sleep(Duration::from_millis(10));
 
-        let mut holds_a = Carrier::new(&drops, 0);
-        holds_a.tx = Some(a_tx);
-        b_tx.try_send(holds_a).unwrap();
-        let observed = Arc::new(Mutex::new(Vec::new()));
-        let mut uses_c = Carrier::new(&drops, 1);
-        uses_c.reenter = Some((c_tx.clone(), c_rx.clone()));
-        uses_c.observed = Some(Arc::clone(&observed));
-        b_tx.try_send(uses_c).unwrap();
-        drop(b_rx);
-        drop(b_tx); // B goes away here, dropping both carriers.
+                let mut holds_a = Carrier::new(&drops, 0);
+                holds_a.tx = Some(a_tx);
+                b_tx.try_send(holds_a).unwrap();
+                let observed = Arc::new(Mutex::new(Vec::new()));
+                let mut uses_c = Carrier::new(&drops, 1);
+                uses_c.reenter = Some((c_tx.clone(), c_rx.clone()));
+                uses_c.observed = Some(Arc::clone(&observed));
+                b_tx.try_send(uses_c).unwrap();
+                drop(b_rx);
+                drop(b_tx); // B goes away here, dropping both carriers.
 
-        assert_eq!(parked.join().unwrap(), Err(RecvError));
-        // C was empty: the first try_send fits, try_recv takes it back, the
-        // second fits again.
-        assert_eq!(*observed.lock().unwrap(), ["sent", "got 2", "sent"]);
-        assert_eq!(c_rx.try_recv().map(|c| c.id).ok(), Some(3));
-        drop((c_tx, c_rx));
-        drops.assert_once(0..4);
-        assert_eq!(Arc::strong_count(&drops), 1);
-    });
+                assert_eq!(parked.join().unwrap(), Err(RecvError));
+                // C was empty: the first try_send fits, try_recv takes it back, the
+                // second fits again.
+                assert_eq!(*observed.lock().unwrap(), ["sent", "got 2", "sent"]);
+                assert_eq!(c_rx.try_recv().map(|c| c.id).ok(), Some(3));
+                drop((c_tx, c_rx));
+                drops.assert_once(0..4);
+                assert_eq!(Arc::strong_count(&drops), 1);
+            },
+        );
+    }
 }
 
 /// A cancelled `send`'s payload uses the same channel in its `Drop`: no lock
@@ -731,9 +788,12 @@ fn cancelled_send_payload_reenters_the_same_channel() {
 /// the close.
 #[test]
 fn use_after_close_from_either_side() {
-    for close_with_sender in [true, false] {
+    let cases = channels::<Payload>(&[4])
+        .into_iter()
+        .flat_map(|c| [(c.clone(), true), (c, false)]);
+    for ((name, make, cap), close_with_sender) in cases {
         let drops = Drops::new(8);
-        let (tx, rx) = bounded(4);
+        let (tx, rx) = make(cap);
         tx.try_send(Payload::new(&drops, 0)).unwrap();
         tx.try_send(Payload::new(&drops, 1)).unwrap();
         let closed = if close_with_sender {
@@ -761,7 +821,7 @@ fn use_after_close_from_either_side() {
             Err(SendError(p)) => assert_eq!(p.id, 5),
             Ok(_) => panic!("force_send after close"),
         }
-        assert_eq!(tx.len(), 2, "nothing was added after the close");
+        assert_eq!(tx.len(), 2, "{name}: nothing was added after the close");
 
         assert_eq!(rx.try_recv().map(|p| p.id).ok(), Some(0));
         assert_eq!(block_on(rx.recv()).map(|p| p.id).ok(), Some(1));
@@ -784,37 +844,48 @@ fn use_after_close_from_either_side() {
 #[test]
 fn recv_in_a_loop_on_a_closed_empty_channel_errs_every_time() {
     let rounds = if cfg!(miri) { 10 } else { 1000 };
-    watchdog("recv_in_a_loop_on_a_closed_empty_channel", move || {
-        let (tx, rx) = bounded::<u32>(3);
-        let parked: Vec<_> = (0..3)
-            .map(|_| {
-                let rx = rx.clone();
-                thread::spawn(move || rx.recv_blocking())
-            })
-            .collect();
-        thread::sleep(Duration::from_millis(10));
-        drop(tx); // closes: the last sender is gone
-        for h in parked {
-            assert_eq!(h.join().unwrap(), Err(RecvError));
-        }
-        let mut stream = pin!(rx.clone());
-        for _ in 0..rounds {
-            assert_eq!(block_on(rx.recv()), Err(RecvError));
-            assert_eq!(rx.recv_blocking(), Err(RecvError));
-            assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
-            assert_eq!(block_on(stream.next()), None);
-        }
-        assert!(rx.is_closed() && rx.is_empty());
-    });
+    for (name, make, cap) in channels::<u32>(&[3]) {
+        watchdog(
+            &format!("recv_in_a_loop_on_a_closed_empty_channel {name}"),
+            move || {
+                let (tx, rx) = make(cap);
+                let parked: Vec<_> = (0..3)
+                    .map(|_| {
+                        let rx = rx.clone();
+                        thread::spawn(move || rx.recv_blocking())
+                    })
+                    .collect();
+                thread::sleep(Duration::from_millis(10));
+                drop(tx); // closes: the last sender is gone
+                for h in parked {
+                    assert_eq!(h.join().unwrap(), Err(RecvError));
+                }
+                let mut stream = pin!(rx.clone());
+                for _ in 0..rounds {
+                    assert_eq!(block_on(rx.recv()), Err(RecvError));
+                    assert_eq!(rx.recv_blocking(), Err(RecvError));
+                    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+                    assert_eq!(block_on(stream.next()), None);
+                }
+                assert!(rx.is_closed() && rx.is_empty());
+            },
+        );
+    }
 }
 
 /// `try_*` and the other methods after every handle of the other side is
 /// gone, including clones and upgraded weak handles.
 #[test]
 fn try_ops_after_every_handle_of_the_other_side_is_gone() {
-    // Every receiver gone.
+    for (name, make, cap) in channels::<Payload>(&[2]) {
+        try_ops_after_every_receiver_is_gone(&name, make, cap);
+        try_ops_after_every_sender_is_gone(&name, make, cap);
+    }
+}
+
+fn try_ops_after_every_receiver_is_gone(name: &str, make: Make<Payload>, cap: usize) {
     let drops = Drops::new(8);
-    let (tx, rx) = bounded(2);
+    let (tx, rx) = make(cap);
     tx.try_send(Payload::new(&drops, 0)).unwrap();
     let weak_rx = rx.downgrade();
     let rx2 = rx.clone();
@@ -845,22 +916,23 @@ fn try_ops_after_every_handle_of_the_other_side_is_gone() {
     drop(weak_rx);
     drop(tx);
     drops.assert_once(0..5);
-    assert_eq!(Arc::strong_count(&drops), 1);
+    assert_eq!(Arc::strong_count(&drops), 1, "{name}");
+}
 
-    // Every sender gone.
+fn try_ops_after_every_sender_is_gone(name: &str, make: Make<Payload>, cap: usize) {
     let drops = Drops::new(8);
-    let (tx, rx) = bounded(2);
+    let (tx, rx) = make(cap);
     tx.try_send(Payload::new(&drops, 0)).unwrap();
     let weak_tx = tx.downgrade();
     let tx2 = tx.clone();
     drop(tx);
     tx2.try_send(Payload::new(&drops, 1)).unwrap();
     drop(tx2);
-    assert!(rx.is_closed());
-    assert_eq!(rx.sender_count(), 0);
+    assert!(rx.is_closed(), "{name}");
+    assert_eq!(rx.sender_count(), 0, "{name}");
     assert!(
         weak_tx.upgrade().is_none(),
-        "upgrade after the last sender is gone"
+        "{name}: upgrade after the last sender is gone"
     );
     assert_eq!(rx.try_recv().map(|p| p.id).ok(), Some(0));
     assert_eq!(rx.recv_blocking().map(|p| p.id).ok(), Some(1));
@@ -868,5 +940,5 @@ fn try_ops_after_every_handle_of_the_other_side_is_gone() {
     assert_eq!(block_on(rx.recv()).map(|p| p.id), Err(RecvError));
     drops.assert_once(0..2);
     drop((weak_tx, rx));
-    assert_eq!(Arc::strong_count(&drops), 1);
+    assert_eq!(Arc::strong_count(&drops), 1, "{name}");
 }

@@ -1,11 +1,12 @@
 //! loom models of the unbounded block list (`src/list.rs`): block hand-over
 //! across the bridge, block reclamation, and `close` racing pushes.
 //!
-//! Under loom a block has 3 slots (`LAP = 4`), so a handful of values crosses
-//! a block. Values are `loom::alloc::Track`ed and so are blocks: a value or a
-//! block that is never dropped fails the model ("Allocation leaked"), and the
-//! free of a block `with_mut`s each slot, so loom checks that it happens
-//! after every read and write of the block.
+//! Under loom a block has 3 slots (`LAP = 4`: offsets 0-2 are slots, 3 is the
+//! bridge), so a handful of values crosses a block. Values are
+//! `loom::alloc::Track`ed and so are blocks: a value or a block that is never
+//! dropped fails the model ("Allocation leaked"), and freeing a block
+//! `with_mut`s each slot, so loom checks that the free happens after every
+//! read and write of the block.
 //!
 //! Run with
 //! `RUSTFLAGS="--cfg loom" cargo test --release --lib tests::list`.
@@ -17,7 +18,7 @@ use loom::thread;
 use crate::list::List;
 use crate::queue::{PopError, PushError, Queue};
 
-/// A value that loom reports if it is leaked; `(producer, sequence)`.
+/// A value that loom reports if it is leaked: `(producer, sequence)`.
 type Value = Track<(usize, usize)>;
 
 fn model(preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) {
@@ -27,159 +28,94 @@ fn model(preemption_bound: usize, f: impl Fn() + Sync + Send + 'static) {
     builder.check(f);
 }
 
-/// Checks that `popped` holds every `(p, i)` for `i < per_producer[p]`
-/// exactly once, each producer's values in order.
-fn assert_exactly_once_in_order(popped: &[(usize, usize)], per_producer: &[usize]) {
-    let mut next = vec![0; per_producer.len()];
-    for &(p, i) in popped {
-        assert_eq!(i, next[p], "producer {p}: got {i}, expected {}", next[p]);
-        next[p] += 1;
-    }
-    assert_eq!(next, per_producer, "values lost");
+/// One step of a thread in an [`Mpmc`] model.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    /// Push this thread's next value.
+    Push,
+    /// Pop once; `Empty` is allowed.
+    Pop,
 }
+use Op::{Pop, Push};
 
-/// Pops everything left (after all other threads joined) and checks the list
-/// is then empty.
-fn drain(list: &List<Value>, out: &mut Vec<(usize, usize)>) {
-    while let Ok(v) = list.pop() {
-        out.push(*v.get_ref());
-    }
-    assert_eq!(list.len(), 0);
-}
-
-/// `producers` threads push `per_producer` values each while the main thread
-/// pops `pops` times (an `Empty` counts as a pop); `prefill` values (of
-/// producer 0) are queued first and popped by the main thread first, so the
-/// concurrent pushes start at offset `prefill` and the bridge falls among
-/// them. Exactly-once and per-producer order are checked on all values.
-fn producers_cross_a_block(
-    producers: usize,
-    per_producer: usize,
-    prefill: usize,
-    pops: usize,
-    preemption_bound: usize,
-) {
-    model(preemption_bound, move || {
-        let list = Arc::new(List::new());
-        for i in 0..prefill {
-            list.push(Track::new((0, i))).unwrap();
-        }
-        let threads: Vec<_> = (0..producers)
-            .map(|p| {
-                let list = list.clone();
-                // Producer 0's sequence continues after the prefill.
-                let first = if p == 0 { prefill } else { 0 };
-                thread::spawn(move || {
-                    for i in first..first + per_producer {
-                        assert!(list.push(Track::new((p, i))).is_ok());
-                    }
-                })
-            })
-            .collect();
-        let mut popped = Vec::new();
-        for _ in 0..pops {
-            match list.pop() {
-                Ok(v) => popped.push(*v.get_ref()),
-                Err(e) => assert_eq!(e, PopError::Empty),
-            }
-        }
-        for t in threads {
-            t.join().unwrap();
-        }
-        drain(&list, &mut popped);
-        let mut expected = vec![per_producer; producers];
-        expected[0] += prefill;
-        assert_exactly_once_in_order(&popped, &expected);
-    });
-}
-
-/// Sizes of an MPMC model: `producers` threads push `per_producer` values
-/// each while `consumers` threads pop `pops` times each (an `Empty` counts as
-/// a pop). Before the threads start, `skip` values are pushed and popped, so
-/// the race starts at offset `skip`, and `prefill` values (of producer 0) are
-/// queued. Blocks are freed by whichever consumer finishes last in them
-/// (directly or by the DESTROY hand-over); a leaked block, a leaked value or
-/// a free racing a slot access fails the model. Each consumer must see each
-/// producer's values in order; all consumers and a final drain together see
-/// every value exactly once; the rest is dropped with the list.
+/// An MPMC model: one thread per script in `threads`, the last script run by
+/// the model's main thread (one loom thread fewer). Before they start, `skip`
+/// values are pushed and popped, so the race begins at offset `skip`, and
+/// `prefill` values are queued.
+///
+/// Checked: pushes never fail; each thread pops each producer's values in
+/// order; the pops, a final partial drain and the values left to the list's
+/// `Drop` account for every value exactly once; no value or block leaks and
+/// no block is freed while a slot of it is in use.
 struct Mpmc {
     skip: usize,
     prefill: usize,
-    producers: usize,
-    per_producer: usize,
-    consumers: usize,
-    pops: usize,
+    threads: &'static [&'static [Op]],
 }
 
 impl Mpmc {
     fn check(self, preemption_bound: usize) {
-        let Mpmc { skip, prefill, producers, per_producer, consumers, pops } = self;
+        let Mpmc { skip, prefill, threads } = self;
+        // Producer ids: thread `t` is producer `t`; the prefill is producer
+        // `threads.len()`.
+        let prefiller = threads.len();
         model(preemption_bound, move || {
             let list = Arc::new(List::new());
             for _ in 0..skip {
-                list.push(Track::new((producers, 0))).unwrap();
+                list.push(Track::new((usize::MAX, 0))).unwrap();
                 drop(list.pop().unwrap());
             }
             for i in 0..prefill {
-                list.push(Track::new((0, i))).unwrap();
+                list.push(Track::new((prefiller, i))).unwrap();
             }
-            let producer_threads: Vec<_> = (0..producers)
-                .map(|p| {
-                    let list = list.clone();
-                    let first = if p == 0 { prefill } else { 0 };
-                    thread::spawn(move || {
-                        for i in first..first + per_producer {
-                            assert!(list.push(Track::new((p, i))).is_ok());
+            let run = |list: &List<Value>, me: usize, script: &[Op]| {
+                let (mut next, mut got) = (0, Vec::new());
+                for op in script {
+                    match op {
+                        Push => {
+                            assert!(list.push(Track::new((me, next))).is_ok());
+                            next += 1;
                         }
-                    })
-                })
-                .collect();
-            let consumer_threads: Vec<_> = (0..consumers)
-                .map(|_| {
-                    let list = list.clone();
-                    thread::spawn(move || {
-                        let mut got = Vec::new();
-                        for _ in 0..pops {
-                            match list.pop() {
-                                Ok(v) => got.push(v.into_inner()),
-                                Err(e) => assert_eq!(e, PopError::Empty),
-                            }
-                        }
-                        got
-                    })
-                })
-                .collect();
-            for t in producer_threads {
-                t.join().unwrap();
-            }
-            let mut all = Vec::new();
-            for t in consumer_threads {
-                let got = t.join().unwrap();
-                for p in 0..producers {
-                    let mine: Vec<_> = got.iter().filter(|v| v.0 == p).collect();
-                    assert!(mine.windows(2).all(|w| w[0] < w[1]), "out of order: {got:?}");
+                        Pop => match list.pop() {
+                            Ok(v) => got.push(v.into_inner()),
+                            Err(e) => assert_eq!(e, PopError::Empty),
+                        },
+                    }
                 }
-                all.extend(got);
+                got
+            };
+            let (last, spawned) = threads.split_last().expect("at least one thread");
+            let handles: Vec<_> = spawned
+                .iter()
+                .enumerate()
+                .map(|(me, script)| {
+                    let list = list.clone();
+                    thread::spawn(move || run(&list, me, script))
+                })
+                .collect();
+            let mut pops = vec![run(&list, threads.len() - 1, last)];
+            pops.extend(handles.into_iter().map(|h| h.join().unwrap()));
+
+            for got in &pops {
+                for p in 0..=prefiller {
+                    let from_p: Vec<_> = got.iter().filter(|v| v.0 == p).collect();
+                    assert!(from_p.windows(2).all(|w| w[0] < w[1]), "out of order: {got:?}");
+                }
             }
-            // Leave about half of what is left to the list's `Drop`.
+            let mut all: Vec<_> = pops.into_iter().flatten().collect();
+            // Pop half of what is left; the rest goes to the list's `Drop`.
             let left = list.len();
             for _ in 0..left / 2 {
                 all.push(list.pop().unwrap().into_inner());
             }
             assert_eq!(list.len(), left - left / 2);
+
+            let pushed = |t: usize| threads[t].iter().filter(|op| matches!(op, Push)).count();
+            let expected = prefill + (0..threads.len()).map(pushed).sum::<usize>();
             all.sort_unstable();
-            let expected: Vec<_> = (0..producers)
-                .flat_map(|p| {
-                    let n = per_producer + if p == 0 { prefill } else { 0 };
-                    (0..n).map(move |i| (p, i))
-                })
-                .collect();
-            // Sorted, so `all` must be a duplicate-free prefix-per-producer
-            // subset of `expected`, of the right size.
-            assert_eq!(all.len() + list.len(), expected.len());
             all.dedup();
-            assert_eq!(all.len() + list.len(), expected.len(), "a value popped twice");
-            assert!(all.iter().all(|v| expected.contains(v)));
+            assert_eq!(all.len() + list.len(), expected, "a value lost or popped twice");
+            assert!(all.iter().all(|&(p, i)| if p == prefiller { i < prefill } else { i < pushed(p) }));
         });
     }
 }
@@ -192,19 +128,19 @@ fn close_races_push(prefill: usize, pushes: usize, preemption_bound: usize) {
     model(preemption_bound, move || {
         let list = Arc::new(List::new());
         for i in 0..prefill {
-            list.push(Track::new((0, i))).unwrap();
+            list.push(Track::new(i)).unwrap();
         }
         let producer = {
             let list = list.clone();
             thread::spawn(move || {
                 let mut accepted = prefill;
                 for i in prefill..prefill + pushes {
-                    match list.push(Track::new((0, i))) {
+                    match list.push(Track::new(i)) {
                         Ok(()) => {
                             assert_eq!(accepted, i, "a push succeeded after one failed");
                             accepted += 1;
                         }
-                        Err(PushError::Closed(v)) => assert_eq!(*v.get_ref(), (0, i)),
+                        Err(PushError::Closed(v)) => assert_eq!(*v.get_ref(), i),
                         Err(PushError::Full(_)) => unreachable!("an unbounded list is never full"),
                     }
                 }
@@ -218,7 +154,7 @@ fn close_races_push(prefill: usize, pushes: usize, preemption_bound: usize) {
         let mut popped = Vec::new();
         loop {
             match list.pop() {
-                Ok(v) => popped.push(*v.get_ref()),
+                Ok(v) => popped.push(v.into_inner()),
                 Err(PopError::Empty) => thread::yield_now(),
                 Err(PopError::Closed) => break,
             }
@@ -228,19 +164,19 @@ fn close_races_push(prefill: usize, pushes: usize, preemption_bound: usize) {
         // Once `Closed`, nothing more can arrive.
         assert_eq!(list.pop().unwrap_err(), PopError::Closed);
         assert!(list.is_closed());
-        assert_exactly_once_in_order(&popped, &[accepted]);
+        assert_eq!(popped, (0..accepted).collect::<Vec<_>>());
     });
 }
 
-// Sizes below: what loom finishes in seconds on a laptop core
-// (`--release`; about 45 s for the whole file). Raising a preemption bound by
-// one multiplies the time by roughly 5 to 40.
+// Sizes below: what loom finishes in well under a minute each on one core
+// (`--release`). Raising a preemption bound by one multiplies the time by
+// roughly 5 to 40.
 
 #[test]
 fn two_producers_one_consumer_cross_a_block() {
     // 1 + 2 * 3 = 7 values over positions 0..=8: three blocks (bridges at 3
     // and 7), both crossed while the pushes race each other and the pops.
-    producers_cross_a_block(2, 3, 1, 4, 4);
+    Mpmc { skip: 0, prefill: 1, threads: &[&[Push; 3], &[Push; 3], &[Pop; 4]] }.check(4);
 }
 
 #[test]
@@ -249,7 +185,7 @@ fn one_producer_two_consumers_reclaim_blocks() {
     // race over its three slots and the next block's first, so whichever
     // reads last in the first block frees it, directly or by the DESTROY
     // hand-over, while head crosses the bridge and the producer pushes.
-    Mpmc { skip: 0, prefill: 3, producers: 1, per_producer: 1, consumers: 2, pops: 2 }.check(3);
+    Mpmc { skip: 0, prefill: 3, threads: &[&[Push], &[Pop, Pop], &[Pop, Pop]] }.check(3);
 }
 
 #[test]
@@ -257,17 +193,17 @@ fn reclaim_races_the_block_link() {
     // Prefill 2: the producer's first push takes the first block's last slot
     // and links the next block while the consumers may already wait on it
     // (on the slot's WRITE, or on the bridge for `next`).
-    Mpmc { skip: 0, prefill: 2, producers: 1, per_producer: 2, consumers: 2, pops: 2 }.check(2);
+    Mpmc { skip: 0, prefill: 2, threads: &[&[Push, Push], &[Pop, Pop], &[Pop, Pop]] }.check(3);
 }
 
 #[test]
 fn block_freed_before_a_slot_is_written() {
-    // Two producers claim the first block's last two slots (offsets 1 and
-    // 2) and two consumers claim them; the producer of the last slot may
-    // finish, and its consumer start freeing the block, before the other
-    // producer has written: the freer must leave DESTROY in that slot, and
-    // the late WRITE must keep it.
-    Mpmc { skip: 1, prefill: 0, producers: 2, per_producer: 1, consumers: 2, pops: 1 }.check(3);
+    // Offset 0 is used up. Thread 0 claims offset 1 and the main thread the
+    // last slot, offset 2; thread 1 claims offset 1 for reading and the main
+    // thread offset 2. The main thread may read its slot and start freeing
+    // the block before thread 0 has written offset 1: it must leave DESTROY
+    // there, the late WRITE must keep it, and thread 1 must finish the free.
+    Mpmc { skip: 1, prefill: 0, threads: &[&[Push], &[Pop], &[Push, Pop]] }.check(3);
 }
 
 #[test]
