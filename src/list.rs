@@ -614,39 +614,66 @@ impl<T> Drop for List<T> {
         // Ordering: Relaxed: `&mut self` means every push and pop has
         // finished and happened before this (whatever gave us ownership
         // synchronised with them), and no block is being freed.
-        let mut head = self.head.index.load(Ordering::Relaxed) & !MARK;
+        let head = self.head.index.load(Ordering::Relaxed) & !MARK;
         let tail = self.tail.index.load(Ordering::Relaxed) & !MARK;
-        let mut block = self.head.block.load(Ordering::Relaxed);
-        // Neither index is on a bridge: whoever stepped onto one has finished
-        // stepping off. Every slot between them holds a written value.
-        while head != tail {
-            let offset = (head >> SHIFT) % LAP;
-            if offset < BLOCK_CAP {
-                // SAFETY: `block` is head's block, alive (head is in it);
-                // the slot at head's position was written by a finished push
-                // and never read; we drop each value once as head moves on.
-                unsafe {
-                    (*block).slots[offset]
-                        .value
-                        .with_mut(|v| (*v).assume_init_drop());
-                }
-            } else {
-                // SAFETY: head is on `block`'s bridge, so tail is past it and
-                // the next block is linked; every value of `block` has been
-                // read or dropped above, and nothing else can reach it.
-                unsafe {
-                    // Ordering: Relaxed, as above.
-                    let next = (*block).next.load(Ordering::Relaxed);
-                    Block::free(block);
-                    block = next;
-                }
-            }
-            head = head.wrapping_add(ONE);
-        }
-        // SAFETY: the block tail is in: never freed (head has not left it),
-        // and every value in it was dropped above or read before.
-        unsafe { Block::free(block) };
+        let block = self.head.block.load(Ordering::Relaxed);
+        // SAFETY: neither index is on a bridge (whoever stepped onto one has
+        // finished stepping off), every slot between them holds a written,
+        // unread value, `block` is head's block, and no other thread is left.
+        unsafe { drop_rest(head, tail, block) };
     }
+}
+
+/// Drops the values at positions `[head, tail)` and frees their blocks, from
+/// `block` (head's block) on. If a value's `Drop` panics, a guard drops the
+/// rest and frees the blocks during the unwind, before the panic goes on.
+///
+/// # Safety
+/// - no other thread is left;
+/// - `block` is the live block `head` is in, linked on to tail's block;
+/// - every slot in `[head, tail)` holds a written value never read.
+unsafe fn drop_rest<T>(mut head: usize, tail: usize, mut block: *mut Block<T>) {
+    /// What is left to drop if a value's `Drop` panics.
+    struct Rest<T> {
+        head: usize,
+        tail: usize,
+        block: *mut Block<T>,
+    }
+    impl<T> Drop for Rest<T> {
+        fn drop(&mut self) {
+            // SAFETY: the remainder of the caller's range, whose contract
+            // still holds (the panicking value counts as dropped).
+            unsafe { drop_rest(self.head, self.tail, self.block) };
+        }
+    }
+    while head != tail {
+        let offset = (head >> SHIFT) % LAP;
+        head = head.wrapping_add(ONE);
+        if offset < BLOCK_CAP {
+            let rest = Rest { head, tail, block };
+            // SAFETY: `block` is alive (the range is in it) and this slot
+            // holds a written, unread value, dropped once as head moves on.
+            unsafe {
+                (*block).slots[offset]
+                    .value
+                    .with_mut(|v| (*v).assume_init_drop());
+            }
+            std::mem::forget(rest);
+        } else {
+            // SAFETY: head was on `block`'s bridge, so tail is past it and
+            // the next block is linked; every value of `block` has been read
+            // or dropped, and nothing else can reach it.
+            unsafe {
+                // Ordering: Relaxed: no other thread is left.
+                let next = (*block).next.load(Ordering::Relaxed);
+                Block::free(block);
+                block = next;
+            }
+        }
+    }
+    // SAFETY: the block tail is in: never freed, and every value in it was
+    // dropped above or read before.
+    unsafe { Block::free(block) };
 }
 
 impl<T> fmt::Debug for List<T> {
