@@ -55,7 +55,11 @@ struct Mpmc {
 
 impl Mpmc {
     fn check(self, preemption_bound: usize) {
-        let Mpmc { skip, prefill, threads } = self;
+        let Mpmc {
+            skip,
+            prefill,
+            threads,
+        } = self;
         // Producer ids: thread `t` is producer `t`; the prefill is producer
         // `threads.len()`.
         let prefiller = threads.len();
@@ -99,7 +103,10 @@ impl Mpmc {
             for got in &pops {
                 for p in 0..=prefiller {
                     let from_p: Vec<_> = got.iter().filter(|v| v.0 == p).collect();
-                    assert!(from_p.windows(2).all(|w| w[0] < w[1]), "out of order: {got:?}");
+                    assert!(
+                        from_p.windows(2).all(|w| w[0] < w[1]),
+                        "out of order: {got:?}"
+                    );
                 }
             }
             let mut all: Vec<_> = pops.into_iter().flatten().collect();
@@ -114,8 +121,16 @@ impl Mpmc {
             let expected = prefill + (0..threads.len()).map(pushed).sum::<usize>();
             all.sort_unstable();
             all.dedup();
-            assert_eq!(all.len() + list.len(), expected, "a value lost or popped twice");
-            assert!(all.iter().all(|&(p, i)| if p == prefiller { i < prefill } else { i < pushed(p) }));
+            assert_eq!(
+                all.len() + list.len(),
+                expected,
+                "a value lost or popped twice"
+            );
+            assert!(all.iter().all(|&(p, i)| if p == prefiller {
+                i < prefill
+            } else {
+                i < pushed(p)
+            }));
         });
     }
 }
@@ -176,7 +191,12 @@ fn close_races_push(prefill: usize, pushes: usize, preemption_bound: usize) {
 fn two_producers_one_consumer_cross_a_block() {
     // 1 + 2 * 3 = 7 values over positions 0..=8: three blocks (bridges at 3
     // and 7), both crossed while the pushes race each other and the pops.
-    Mpmc { skip: 0, prefill: 1, threads: &[&[Push; 3], &[Push; 3], &[Pop; 4]] }.check(4);
+    Mpmc {
+        skip: 0,
+        prefill: 1,
+        threads: &[&[Push; 3], &[Push; 3], &[Pop; 4]],
+    }
+    .check(4);
 }
 
 #[test]
@@ -185,7 +205,12 @@ fn one_producer_two_consumers_reclaim_blocks() {
     // race over its three slots and the next block's first, so whichever
     // reads last in the first block frees it, directly or by the DESTROY
     // hand-over, while head crosses the bridge and the producer pushes.
-    Mpmc { skip: 0, prefill: 3, threads: &[&[Push], &[Pop, Pop], &[Pop, Pop]] }.check(3);
+    Mpmc {
+        skip: 0,
+        prefill: 3,
+        threads: &[&[Push], &[Pop, Pop], &[Pop, Pop]],
+    }
+    .check(3);
 }
 
 #[test]
@@ -193,7 +218,12 @@ fn reclaim_races_the_block_link() {
     // Prefill 2: the producer's first push takes the first block's last slot
     // and links the next block while the consumers may already wait on it
     // (on the slot's WRITE, or on the bridge for `next`).
-    Mpmc { skip: 0, prefill: 2, threads: &[&[Push, Push], &[Pop, Pop], &[Pop, Pop]] }.check(3);
+    Mpmc {
+        skip: 0,
+        prefill: 2,
+        threads: &[&[Push, Push], &[Pop, Pop], &[Pop, Pop]],
+    }
+    .check(3);
 }
 
 #[test]
@@ -203,7 +233,12 @@ fn block_freed_before_a_slot_is_written() {
     // thread offset 2. The main thread may read its slot and start freeing
     // the block before thread 0 has written offset 1: it must leave DESTROY
     // there, the late WRITE must keep it, and thread 1 must finish the free.
-    Mpmc { skip: 1, prefill: 0, threads: &[&[Push], &[Pop], &[Push, Pop]] }.check(3);
+    Mpmc {
+        skip: 1,
+        prefill: 0,
+        threads: &[&[Push], &[Pop], &[Push, Pop]],
+    }
+    .check(3);
 }
 
 #[test]
