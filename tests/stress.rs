@@ -20,7 +20,7 @@
 //! | `RINGCHAN_STRESS_SEED`         | random, printed | base seed (decimal or `0x` hex)      |
 //! | `RINGCHAN_STRESS_PRODUCERS`    | 4               | producers per case                   |
 //! | `RINGCHAN_STRESS_CONSUMERS`    | 4               | consumers per case                   |
-//! | `RINGCHAN_STRESS_MESSAGES`     | 2000            | messages per producer                |
+//! | `RINGCHAN_STRESS_MESSAGES`     | 5000            | messages per producer                |
 //! | `RINGCHAN_STRESS_WORKERS`      | 2               | Tokio multi-thread worker threads    |
 //! | `RINGCHAN_STRESS_TIMEOUT_SECS` | 120             | per case; longer than this is a hang |
 //!
@@ -108,7 +108,7 @@ fn config(test: &str) -> Config {
         seed: base ^ fnv1a(test),
         producers: env_usize("RINGCHAN_STRESS_PRODUCERS", 4, 2),
         consumers: env_usize("RINGCHAN_STRESS_CONSUMERS", 4, 2),
-        messages: env_usize("RINGCHAN_STRESS_MESSAGES", 2000, 16),
+        messages: env_usize("RINGCHAN_STRESS_MESSAGES", 5000, 16),
         workers: env_usize("RINGCHAN_STRESS_WORKERS", 2, 2),
         timeout: Duration::from_secs(env_u64("RINGCHAN_STRESS_TIMEOUT_SECS").unwrap_or(120)),
     }
