@@ -275,6 +275,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     #[cold]
     fn spin<R>(attempt: &mut impl FnMut() -> Option<R>) -> Option<R> {
         let mut backoff = Backoff::default();
+        #[allow(clippy::reversed_empty_ranges)] // empty under loom, on purpose
         for _ in 0..THREAD_SPIN_STEPS {
             backoff.snooze();
             if let Some(done) = attempt() {

@@ -210,8 +210,8 @@ struct Position<T> {
 ///   offset   position % LAP, 0 <= offset < LAP (LAP = 32; 4 under loom)
 ///   lap      position / LAP: which block; wraps around usize cleanly
 ///   mark     in tail: closed, pushes fail from then on (set by `close`)
-///            in head: head's block is not the last one (tail has left
-///            it), so pops take its slots without loading tail
+///            in head: set once tail is known to have left head's block,
+///            so pops take that block's slots without loading tail
 ///
 /// blocks, one per lap (BLOCK_CAP = LAP - 1 slots):
 ///   offset   0      1            LAP-2      LAP-1
@@ -239,7 +239,7 @@ struct Position<T> {
 /// head by exactly one consumer; a block is alive while head is in it or
 /// before it, or any of its slots is still being read.
 pub(crate) struct List<T> {
-    /// Next position to pop, with the mark while head's block is not the last.
+    /// Next position to pop, with the mark once tail has left head's block.
     head: CachePadded<Position<T>>,
     /// Next position to push, with the mark once closed.
     tail: CachePadded<Position<T>>,
@@ -609,6 +609,8 @@ fn count(head: usize, tail: usize) -> usize {
     tail - head - tail / LAP
 }
 
+/// Drops every value still queued, once, and frees every block, even when a
+/// value's `drop` panics (see [`drop_rest`]).
 impl<T> Drop for List<T> {
     fn drop(&mut self) {
         // Ordering: Relaxed: `&mut self` means every push and pop has

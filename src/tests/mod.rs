@@ -2,5 +2,6 @@
 //! `RUSTFLAGS="--cfg loom" cargo test --release --lib`.
 
 mod chan;
+mod list;
 mod mpsc;
 mod ring;
