@@ -470,6 +470,22 @@ enum Got {
     Closed,
 }
 
+impl Got {
+    /// Logs a received message in `seen` and the tracker; `true` once the
+    /// channel is closed and drained.
+    fn is_closed(self, seen: &mut Vec<u32>, ctx: &Ctx) -> bool {
+        match self {
+            Got::Msg(msg) => {
+                seen.push(msg.id);
+                ctx.tracker.received.fetch_add(1, Relaxed);
+                false
+            }
+            Got::Again => false,
+            Got::Closed => true,
+        }
+    }
+}
+
 async fn consume_async(rx: Receiver<Msg>, c: usize, ctx: Arc<Ctx>, mut rng: Rng) -> Vec<u32> {
     let mut seen = Vec::new();
     let mut stream = Box::pin(rx.clone());
@@ -490,13 +506,8 @@ async fn consume_async(rx: Receiver<Msg>, c: usize, ctx: Arc<Ctx>, mut rng: Rng)
             },
             _ => stream.next().await.map_or(Got::Closed, Got::Msg),
         };
-        match got {
-            Got::Msg(msg) => {
-                seen.push(msg.id);
-                ctx.tracker.received.fetch_add(1, Relaxed);
-            }
-            Got::Again => {}
-            Got::Closed => break,
+        if got.is_closed(&mut seen, &ctx) {
+            break;
         }
     }
     seen
@@ -575,13 +586,8 @@ fn consume_blocking(rx: Receiver<Msg>, c: usize, ctx: Arc<Ctx>, mut rng: Rng) ->
                 Err(TryRecvError::Closed) => Got::Closed,
             }
         };
-        match got {
-            Got::Msg(msg) => {
-                seen.push(msg.id);
-                ctx.tracker.received.fetch_add(1, Relaxed);
-            }
-            Got::Again => {}
-            Got::Closed => break,
+        if got.is_closed(&mut seen, &ctx) {
+            break;
         }
     }
     seen
