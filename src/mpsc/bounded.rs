@@ -288,10 +288,7 @@ impl<T> Sender<T> {
     /// Sends a message holding a permit; on a gone receiver, gives the
     /// permit back and hands the message back.
     fn send_permitted(&self, value: T) -> Result<(), T> {
-        self.chan.push(value).map_err(|value| {
-            self.chan.release(1);
-            value
-        })
+        self.chan.push(value).inspect_err(|_| self.chan.release(1))
     }
 
     /// Sends a value, waiting until there is capacity.
