@@ -473,7 +473,7 @@ enum Got {
 impl Got {
     /// Logs a received message in `seen` and the tracker; `true` once the
     /// channel is closed and drained.
-    fn is_closed(self, seen: &mut Vec<u32>, ctx: &Ctx) -> bool {
+    fn log_until_closed(self, seen: &mut Vec<u32>, ctx: &Ctx) -> bool {
         match self {
             Got::Msg(msg) => {
                 seen.push(msg.id);
@@ -506,7 +506,7 @@ async fn consume_async(rx: Receiver<Msg>, c: usize, ctx: Arc<Ctx>, mut rng: Rng)
             },
             _ => stream.next().await.map_or(Got::Closed, Got::Msg),
         };
-        if got.is_closed(&mut seen, &ctx) {
+        if got.log_until_closed(&mut seen, &ctx) {
             break;
         }
     }
@@ -586,7 +586,7 @@ fn consume_blocking(rx: Receiver<Msg>, c: usize, ctx: Arc<Ctx>, mut rng: Rng) ->
                 Err(TryRecvError::Closed) => Got::Closed,
             }
         };
-        if got.is_closed(&mut seen, &ctx) {
+        if got.log_until_closed(&mut seen, &ctx) {
             break;
         }
     }
