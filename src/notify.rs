@@ -1,5 +1,6 @@
-//! Waiting: an `event_listener::Event` plus a count of the tasks and threads
-//! waiting on it, so that nobody pays for a notification when nobody waits.
+//! Waiting: an `event_listener::Event` plus a count of the waiters on it that
+//! no notifier has claimed yet, so that nobody pays for a notification when
+//! nobody waits, or when every waiter already has a wake-up on its way.
 //!
 //! This file knows nothing of queues. The protocol that makes the count safe
 //! to read without a lock lives half here and half in the queue's ordering:
@@ -7,9 +8,9 @@
 //! ```text
 //! notifier (after a push or pop)       waiter (after a failed try)
 //!   RMW on the queue position  (SeqCst)   listen on the Event
-//!   load count                 (SeqCst)   RMW count += 1          (SeqCst)
-//!   count != 0 => Event::notify           load the queue position (SeqCst)
-//!                                         still full/empty => wait
+//!   load idle                  (SeqCst)   RMW idle += 1           (SeqCst)
+//!   idle != 0 => claim one                load the queue position (SeqCst)
+//!     (idle -= 1), Event::notify          still full/empty => wait
 //! ```
 //!
 //! This is the store-buffering pattern with all four accesses `SeqCst`: the
@@ -20,6 +21,25 @@
 //! (on x86 the RMWs are full barriers already); `sync::seqcst_edge` adds one
 //! for loom, which models `SeqCst` accesses only as `AcqRel`. This is the same
 //! idea as crossbeam-channel's `SyncWaker::is_empty`, without its mutex.
+//!
+//! **Claims.** `idle` counts listeners that no notifier has claimed: a
+//! notifier takes one off before it notifies, so the sends that follow the
+//! first one into a channel with one parked receiver cost a load each, not a
+//! trip through the event's lock. The invariant is
+//! `idle + claims in flight >= unnotified listeners`, so a waiting listener
+//! always has a claim or a count a notifier will see:
+//!
+//! - a notified waiter (its listener fired) leaves `idle` alone: its
+//!   notifier already took it off;
+//! - a waiter that leaves without having seen a notification (its re-check
+//!   succeeded, or its future was dropped) takes one off, saturating at zero.
+//!   Either its listener was unnotified, and leaving removes it from the
+//!   unnotified ones; or a notification reached it unseen, and dropping the
+//!   listener passes that on to the next unnotified listener (event-listener
+//!   propagates `additional` notifications on drop). Both sides of the
+//!   invariant fall by one, or the count saturates where it was too high;
+//! - a claim that finds no unnotified listener left (its waiter left first)
+//!   notifies nobody, which the invariant allows.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,9 +53,10 @@ use crate::sync::{seqcst_edge, AtomicUsize, CachePadded, Ordering};
 /// for a message.
 pub(crate) struct Waiters {
     event: Event,
-    /// Registered [`Ticket`]s not yet given back. On its own cache line: the
-    /// other side reads it after every successful operation.
-    count: CachePadded<AtomicUsize>,
+    /// Registered listeners no notifier has claimed (see the module docs).
+    /// On its own cache line: the other side reads it after every
+    /// successful operation.
+    idle: CachePadded<AtomicUsize>,
 }
 
 /// A waiter's progress through the park protocol: it has spun (and, as a
@@ -70,7 +91,7 @@ impl Waiters {
     pub(crate) fn new() -> Self {
         Self {
             event: Event::new(),
-            count: CachePadded(AtomicUsize::new(0)),
+            idle: CachePadded(AtomicUsize::new(0)),
         }
     }
 
@@ -81,45 +102,46 @@ impl Waiters {
         let listener = self.event.listen();
         // Ordering: SeqCst RMW, the waiter's half of the store-buffering
         // pattern above; pairs with the SeqCst load in `notify_one`.
-        self.count.fetch_add(1, Ordering::SeqCst);
+        self.idle.fetch_add(1, Ordering::SeqCst);
         seqcst_edge();
         Ticket(Stage::Listening(listener))
     }
 
-    /// Gives a ticket back without waiting. A notification it had received
-    /// passes on to the next listener (event-listener does that on drop).
+    /// Gives back a ticket that has not seen its notification. A
+    /// notification it had received unseen passes on to the next listener
+    /// (event-listener does that on drop).
     pub(crate) fn leave(&self, ticket: Ticket) {
         let Stage::Listening(listener) = ticket.0 else {
             return; // never joined, never counted
         };
         drop(listener);
-        // Ordering: Relaxed: a stale, too-high count only costs a needless
-        // `notify`; it can never make a notifier skip a registered waiter,
-        // because this waiter is no longer registered.
-        self.count.fetch_sub(1, Ordering::Relaxed);
+        // Saturating: a notifier may have claimed this waiter already (see
+        // the module docs). Ordering: Relaxed: a stale, too-high count only
+        // costs a needless claim; it can never make a notifier skip a
+        // registered waiter, because this waiter is no longer registered.
+        let _ = self
+            .idle
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
     }
 
-    /// Polls a held ticket; when it fires, gives it back and clears `slot`.
+    /// Polls a held ticket; when it fires, clears `slot` (its notifier
+    /// already took it off the count).
     pub(crate) fn poll(&self, slot: &mut Option<Ticket>, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(Ticket(Stage::Listening(listener))) = slot {
             if Pin::new(listener).poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            if let Some(ticket) = slot.take() {
-                self.leave(ticket);
-            }
+            *slot = None;
         }
         Poll::Ready(())
     }
 
-    /// Blocks the thread until the ticket fires, then gives it back.
+    /// Blocks the thread until the ticket fires (its notifier takes it off
+    /// the count).
     pub(crate) fn wait(&self, ticket: Ticket) {
-        let Stage::Listening(listener) = ticket.0 else {
-            return;
-        };
-        listener.wait();
-        // Ordering: as in `leave`.
-        self.count.fetch_sub(1, Ordering::Relaxed);
+        if let Stage::Listening(listener) = ticket.0 {
+            listener.wait();
+        }
     }
 
     /// Wakes one more waiter, if anyone waits. A load on the fast path.
@@ -128,8 +150,8 @@ impl Waiters {
         seqcst_edge();
         // Ordering: SeqCst load, the notifier's half of the store-buffering
         // pattern; pairs with the SeqCst RMW in `join`.
-        if self.count.load(Ordering::SeqCst) != 0 {
-            self.notify_one_slow();
+        if self.idle.load(Ordering::SeqCst) != 0 {
+            self.notify_slow(1);
         }
     }
 
@@ -138,18 +160,30 @@ impl Waiters {
     pub(crate) fn notify_many(&self, n: usize) {
         seqcst_edge();
         // Ordering: as in `notify_one`.
-        if n != 0 && self.count.load(Ordering::SeqCst) != 0 {
-            self.event.notify(n.additional().relaxed());
+        if n != 0 && self.idle.load(Ordering::SeqCst) != 0 {
+            self.notify_slow(n);
         }
     }
 
+    /// Claims up to `n` unclaimed waiters and notifies as many.
     #[cold]
-    fn notify_one_slow(&self) {
+    fn notify_slow(&self, n: usize) {
+        // Ordering: Relaxed: the SeqCst load before this already
+        // synchronised with the joins it saw; the claim only has to be
+        // atomic, so that two notifiers never claim the same waiter.
+        let Ok(idle) = self
+            .idle
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |idle| {
+                (idle != 0).then(|| idle - idle.min(n))
+            })
+        else {
+            return; // claimed by others meanwhile
+        };
         // `additional`: every successful operation is worth one more wake-up,
         // even while earlier ones have not run yet. `relaxed`: the count
         // protocol above already orders this after the queue operation, and
         // the event's own lock orders it against `listen`.
-        self.event.notify(1.additional().relaxed());
+        self.event.notify(idle.min(n).additional().relaxed());
     }
 
     /// Wakes every waiter (the channel was closed).
@@ -158,9 +192,10 @@ impl Waiters {
         self.event.notify(usize::MAX);
     }
 
-    /// How many tickets are out (a snapshot, for `Debug`).
+    /// How many waiters have no wake-up on its way (a snapshot, for
+    /// `Debug`).
     pub(crate) fn count(&self) -> usize {
-        self.count.load(Ordering::Relaxed)
+        self.idle.load(Ordering::Relaxed)
     }
 }
 
