@@ -22,16 +22,16 @@ use std::mem::MaybeUninit;
 
 use crate::queue::{PopError, PushError, Queue};
 use crate::sync::{
-    seqcst_edge, AtomicPtr, AtomicUsize, Backoff, CachePadded, Ordering, UnsafeCell,
+    seqcst_edge, AtomicPtr, AtomicU32, AtomicUsize, Backoff, CachePadded, Ordering, UnsafeCell,
 };
 
-/// Slot `state` bit: the producer has written the value.
-const WRITE: usize = 1;
-/// Slot `state` bit: the consumer has read the value and is done with the block.
-const READ: usize = 2;
-/// Slot `state` bit: the thread freeing the block found this slot not yet read
+/// Slot `written` value: the producer has written the value.
+const WRITE: u32 = 1;
+/// Slot `marks` bit: the consumer has read the value and is done with the block.
+const READ: u32 = 1;
+/// Slot `marks` bit: the thread freeing the block found this slot not yet read
 /// and left the rest of the job to its reader.
-const DESTROY: usize = 4;
+const DESTROY: u32 = 2;
 
 /// Positions per block (one lap). A power of two, so laps wrap cleanly
 /// around `usize`. Small under loom so that models cross blocks.
@@ -52,10 +52,18 @@ const ONE_LAP: usize = LAP << SHIFT;
 
 const _: () = assert!(LAP.is_power_of_two() && LAP >= 2);
 
-/// One cell of a block: the value and its [`WRITE`]/[`READ`]/[`DESTROY`] bits.
+/// One cell of a block: the value, the producer's [`WRITE`] flag and the
+/// consumers' [`READ`]/[`DESTROY`] bits.
+///
+/// The flag and the bits are two 32-bit words, not one: only the producer
+/// writes `written`, and it writes it once, so a plain store does (an RMW
+/// costs about a fifth of a push and pop here), while `marks` takes RMWs from
+/// the reader and the block's freer. The two words take the space of one
+/// `usize`, and a slot of a small `T` is 4-byte aligned instead of 8.
 struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
-    state: AtomicUsize,
+    written: AtomicU32,
+    marks: AtomicU32,
 }
 
 impl<T> Slot<T> {
@@ -63,9 +71,9 @@ impl<T> Slot<T> {
     fn wait_write(&self) {
         let mut backoff = Backoff::default();
         // Ordering: Acquire pairs with the producer's Release
-        // `fetch_or(WRITE)` in `write`, so its write of the value happens
+        // `store(WRITE)` in `write`, so its write of the value happens
         // before our read.
-        while self.state.load(Ordering::Acquire) & WRITE == 0 {
+        while self.written.load(Ordering::Acquire) != WRITE {
             backoff.snooze();
         }
     }
@@ -99,7 +107,7 @@ impl<T> Block<T> {
         }
         // SAFETY: `raw` is a live allocation of the global allocator with
         // `Self`'s layout, which is what `Box` owns and frees; all-zero bytes
-        // are a valid `Block`: a null `AtomicPtr`, `AtomicUsize` states of 0,
+        // are a valid `Block`: a null `AtomicPtr`, `AtomicU32` flags of 0,
         // and `MaybeUninit` values, which may hold any bytes.
         unsafe { Box::from_raw(raw) }
     }
@@ -112,7 +120,8 @@ impl<T> Block<T> {
             next: AtomicPtr::new(std::ptr::null_mut()),
             slots: std::array::from_fn(|_| Slot {
                 value: UnsafeCell::new(MaybeUninit::uninit()),
-                state: AtomicUsize::new(0),
+                written: AtomicU32::new(0),
+                marks: AtomicU32::new(0),
             }),
             _leak_check: loom::alloc::Track::new(()),
         })
@@ -146,7 +155,10 @@ impl<T> Block<T> {
     /// - No other thread is running `destroy` on `this`: the last slot's
     ///   reader starts it, and each [`DESTROY`] mark hands it to exactly one
     ///   reader.
-    unsafe fn destroy(this: *mut Self, start: usize) {
+    ///
+    /// A block every slot of which has been read goes to `spare` for the
+    /// next lap, or is freed if `spare` is taken.
+    unsafe fn destroy(this: *mut Self, start: usize, spare: &AtomicPtr<Self>) {
         // The last slot is not checked: its reader started the destruction.
         for i in start..BLOCK_CAP - 1 {
             // SAFETY: the block is alive: by the `# Safety` bullets nobody
@@ -157,10 +169,12 @@ impl<T> Block<T> {
             // before we free the slot. The `fetch_or(DESTROY)` is AcqRel: the
             // same Acquire if the reader got there first, and Release so the
             // reader that takes over sees every READ we have seen.
-            if slot.state.load(Ordering::Acquire) & READ == 0
-                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
+            if slot.marks.load(Ordering::Acquire) & READ == 0
+                && slot.marks.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
             {
-                // Slot `i` is still being read; its reader finishes the job.
+                // Slot `i` is still being read (or even written: DESTROY is
+                // not in the word the producer stores to); its reader
+                // finishes the job.
                 return;
             }
         }
@@ -168,7 +182,50 @@ impl<T> Block<T> {
         // block (checked above for `start..`, by the caller for the rest), no
         // producer touches a block after writing its slots, and head has left
         // it, so nobody else can reach it.
-        unsafe { Self::free(this) };
+        unsafe { Self::recycle(this, spare) };
+    }
+
+    /// Empties a block nobody can reach any more and parks it in `spare`
+    /// for the producer that links the next lap, so that a queue in steady
+    /// state allocates nothing; frees it if `spare` already holds one.
+    ///
+    /// # Safety
+    /// As for [`Block::free`].
+    unsafe fn recycle(this: *mut Self, spare: &AtomicPtr<Self>) {
+        // loom: prove the reuse comes after every access to the old values,
+        // as `free` does.
+        #[cfg(loom)]
+        {
+            // SAFETY: `this` is alive and ours alone (see `# Safety`).
+            let slots = unsafe { &(*this).slots };
+            for slot in slots {
+                slot.value.with_mut(|_| ());
+            }
+        }
+        // SAFETY: `this` is alive and ours alone (see `# Safety`).
+        let block = unsafe { &*this };
+        // Ordering: Relaxed: the Release CAS below publishes these stores to
+        // the producer that takes the block.
+        block.next.store(std::ptr::null_mut(), Ordering::Relaxed);
+        for slot in &block.slots {
+            slot.written.store(0, Ordering::Relaxed);
+            slot.marks.store(0, Ordering::Relaxed);
+        }
+        // Ordering: Release pairs with the Acquire swap in `take_spare`: the
+        // reset above, and every read of the old values, happen before the
+        // block's next use.
+        if spare
+            .compare_exchange(
+                std::ptr::null_mut(),
+                this,
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            // SAFETY: as for `recycle` (`spare` did not take it).
+            unsafe { Self::free(this) };
+        }
     }
 
     /// Gives the block's memory back.
@@ -221,17 +278,19 @@ struct Position<T> {
 ///   and steps tail to {lap+1, 0}; the consumer steps head onto the new
 ///   block. Anyone else who sees an index on a bridge waits.
 ///
-/// slot state bits, one slot's life:
-///   0 ──producer claims {lap, offset} (tail CAS), writes, sets WRITE──▶
-///   WRITE ──consumer claims it (head CAS), waits for WRITE, reads, sets
-///   READ──▶ WRITE|READ: done; nobody touches the slot again
-///   DESTROY is set by the thread freeing the block when it finds the slot
-///   without READ (still being written or read); that slot's reader then
-///   sees DESTROY when it sets READ and continues the freeing.
+/// one slot's life (`written` flag, `marks` bits):
+///   0, 0 ──producer claims {lap, offset} (tail CAS), writes, stores WRITE──▶
+///   WRITE, 0 ──consumer claims it (head CAS), waits for WRITE, reads, sets
+///   READ──▶ WRITE, READ: done; nobody touches the slot again
+///   DESTROY is set in `marks` by the thread freeing the block when it finds
+///   the slot without READ (still being written or read); that slot's
+///   reader then sees DESTROY when it sets READ and continues the freeing.
 ///
 /// block life: allocated by the producer of the previous lap's last slot
-///   (or by `new`), freed by the reader of its last slot once every slot has
-///   READ, or handed along by DESTROY to the last reader; the rest by `Drop`.
+///   (or by `new`), or the spare block taken again; emptied by the reader
+///   of its last slot once every slot has READ, or handed along by DESTROY
+///   to the last reader, then kept as the spare or freed; the rest by
+///   `Drop`.
 /// ```
 ///
 /// Invariants: `head <= tail` in positions; every position below tail and
@@ -243,6 +302,11 @@ pub(crate) struct List<T> {
     head: CachePadded<Position<T>>,
     /// Next position to push, with the mark once closed.
     tail: CachePadded<Position<T>>,
+    /// A drained block kept for the next lap (null if none), so that a
+    /// queue whose length stays bounded stops allocating. Touched once a
+    /// lap, by the reader that empties a block and the writer that links
+    /// one.
+    spare: AtomicPtr<Block<T>>,
     /// The list owns `T`s (for the drop checker and auto traits).
     _values: PhantomData<T>,
 }
@@ -277,8 +341,22 @@ impl<T> List<T> {
         Self {
             head: position(),
             tail: position(),
+            spare: AtomicPtr::new(std::ptr::null_mut()),
             _values: PhantomData,
         }
+    }
+
+    /// The spare block, if a drained one is waiting (see `spare`).
+    fn take_spare(&self) -> Option<Box<Block<T>>> {
+        // Ordering: a Relaxed look first, so the common empty case costs no
+        // RMW; Acquire on the swap pairs with the Release CAS in `recycle`.
+        if self.spare.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
+        let block = self.spare.swap(std::ptr::null_mut(), Ordering::Acquire);
+        // SAFETY: a non-null `spare` is a block from `Block::new` that
+        // `recycle` emptied and gave up; the swap made it ours alone.
+        (!block.is_null()).then(|| unsafe { Box::from_raw(block) })
     }
 
     /// Shared by `push` and `force_push`: appends `value`, or hands it back
@@ -314,7 +392,7 @@ impl<T> List<T> {
             // If we may be the one to link the next block, allocate it before
             // claiming, so the others wait on the bridge as briefly as can be.
             if offset + 1 == BLOCK_CAP && next_block.is_none() {
-                next_block = Some(Block::new());
+                next_block = Some(self.take_spare().unwrap_or_else(Block::new));
             }
             // Ordering: SeqCst on success: this claim is the push's
             // linearisation point and the first half of the park protocol's
@@ -387,9 +465,9 @@ impl<T> List<T> {
         // producer writes this slot, and its consumer reads only after WRITE.
         unsafe { slot.value.with_mut(|v| v.write(MaybeUninit::new(value))) };
         // Ordering: Release pairs with the Acquire load in `wait_write`: our
-        // write of the value happens before its read. An RMW, not a store:
-        // the block's freer may already have set DESTROY here.
-        slot.state.fetch_or(WRITE, Ordering::Release);
+        // write of the value happens before its read. A store, not an RMW:
+        // nobody else writes `written` (READ and DESTROY live in `marks`).
+        slot.written.store(WRITE, Ordering::Release);
         // The block may be freed from here on; we do not touch it again.
     }
 
@@ -437,18 +515,18 @@ impl<T> List<T> {
         if offset + 1 == BLOCK_CAP {
             // SAFETY: head is on `next` now; we read the last slot and
             // are done with the block; only we start its destruction.
-            unsafe { Block::destroy(block, 0) };
+            unsafe { Block::destroy(block, 0, &self.spare) };
             return value;
         }
         // Ordering: AcqRel: Release pairs with the Acquire load or
         // `fetch_or(DESTROY)` in `destroy`, so our read happens before the
         // free; Acquire pairs with that `fetch_or(DESTROY)` when we take over
         // the freeing, so the READs its thread saw happen before our free.
-        if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+        if slot.marks.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
             // SAFETY: DESTROY means the last slot's reader began freeing the
             // block (so head has left it), found every slot before ours read,
             // and handed the rest to us alone; we are done with our slot.
-            unsafe { Block::destroy(block, offset + 1) };
+            unsafe { Block::destroy(block, offset + 1, &self.spare) };
         }
         value
     }
@@ -619,6 +697,9 @@ impl<T> Drop for List<T> {
         let head = self.head.index.load(Ordering::Relaxed) & !MARK;
         let tail = self.tail.index.load(Ordering::Relaxed) & !MARK;
         let block = self.head.block.load(Ordering::Relaxed);
+        if let Some(spare) = self.take_spare() {
+            drop(spare); // an emptied block: no values in it
+        }
         // SAFETY: neither index is on a bridge (whoever stepped onto one has
         // finished stepping off), every slot between them holds a written,
         // unread value, `block` is head's block, and no other thread is left.

@@ -158,3 +158,33 @@ fn stream_next_allocates_nothing_per_message() {
         assert_eq!(allocations() - before, 0);
     });
 }
+
+#[test]
+fn an_unbounded_channel_in_steady_state_allocates_nothing() {
+    // A drained block is kept for the next one the list needs, so a queue
+    // whose length stays below a block's worth stops allocating.
+    for in_flight in [0, 1, 5, 20] {
+        let (tx, rx) = ringchan::unbounded();
+        for i in 0..in_flight {
+            tx.try_send(i).unwrap();
+        }
+        // Warm-up: several blocks' worth of laps.
+        for i in in_flight..in_flight + 200 {
+            tx.try_send(i).unwrap();
+            rx.try_recv().unwrap();
+        }
+        let n = allocations_during(|| {
+            for i in 0..pairs() as usize {
+                tx.try_send(i).unwrap();
+                rx.try_recv().unwrap();
+            }
+        });
+        assert_eq!(
+            n,
+            0,
+            "{in_flight} in flight: allocations over {} pairs",
+            pairs()
+        );
+        assert_eq!(rx.len(), in_flight);
+    }
+}

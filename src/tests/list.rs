@@ -233,7 +233,8 @@ fn block_freed_before_a_slot_is_written() {
     // last slot, offset 2; thread 1 claims offset 1 for reading and the main
     // thread offset 2. The main thread may read its slot and start freeing
     // the block before thread 0 has written offset 1: it must leave DESTROY
-    // there, the late WRITE must keep it, and thread 1 must finish the free.
+    // there, the late WRITE (a store to the other word) must not erase it,
+    // and thread 1 must finish the free.
     Mpmc {
         skip: 1,
         prefill: 0,
@@ -248,4 +249,31 @@ fn close_races_a_push_across_the_bridge() {
     // next block and steps tail over the bridge) and its later pushes start
     // the next block, while `close` sets the mark somewhere in between.
     close_races_push(2, 3, 3);
+}
+
+// The same races in a recycled block: `skip` 6 runs two laps before the
+// threads start, so the block they use is the first one, emptied into the
+// spare slot and taken again. Its `written` and `marks` must have been reset:
+// a stale READ would let the block be emptied under a reader's feet, a stale
+// DESTROY would start that early, and a stale WRITE would hand out an old
+// value.
+
+#[test]
+fn a_recycled_block_is_freed_before_a_slot_is_written() {
+    Mpmc {
+        skip: 7,
+        prefill: 0,
+        threads: &[&[Push], &[Pop], &[Push, Pop]],
+    }
+    .check(4);
+}
+
+#[test]
+fn two_consumers_empty_a_recycled_block() {
+    Mpmc {
+        skip: 6,
+        prefill: 3,
+        threads: &[&[Push], &[Pop, Pop], &[Pop, Pop]],
+    }
+    .check(4);
 }
