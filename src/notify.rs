@@ -334,3 +334,106 @@ pub(crate) fn thread_waker() -> std::task::Waker {
     #[cfg(loom)]
     make()
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    fn poll(w: &Waiters, slot: &mut Option<Ticket>) -> Poll<()> {
+        w.poll(slot, &mut Context::from_waker(Waker::noop()))
+    }
+
+    /// Two waiters in line (each polled once, so each is registered).
+    fn two_in_line(w: &Waiters) -> (Option<Ticket>, Option<Ticket>) {
+        let (mut a, mut b) = (Some(w.join()), Some(w.join()));
+        assert!(poll(w, &mut a).is_pending());
+        assert!(poll(w, &mut b).is_pending());
+        assert_eq!(w.count(), 2);
+        (a, b)
+    }
+
+    #[test]
+    fn a_notifier_claims_one_waiter_and_the_woken_one_leaves_the_count_alone() {
+        let w = Waiters::new();
+        let (mut a, mut b) = two_in_line(&w);
+        w.notify_one();
+        assert_eq!(w.count(), 1, "the notifier takes its waiter off the count");
+        assert!(poll(&w, &mut a).is_ready(), "first in line, first woken");
+        assert!(a.is_none());
+        assert_eq!(w.count(), 1, "a woken waiter must not take b's place");
+        assert!(poll(&w, &mut b).is_pending());
+        w.notify_one();
+        assert!(poll(&w, &mut b).is_ready());
+        assert_eq!(w.count(), 0);
+    }
+
+    #[test]
+    fn notifying_an_already_claimed_line_costs_nothing_and_wakes_nobody_twice() {
+        let w = Waiters::new();
+        let mut a = Some(w.join());
+        assert!(poll(&w, &mut a).is_pending());
+        w.notify_one();
+        w.notify_one(); // count already 0: skipped
+        w.notify_many(5);
+        assert_eq!(w.count(), 0);
+        assert!(poll(&w, &mut a).is_ready());
+        // A new waiter is counted and woken as usual.
+        let mut b = Some(w.join());
+        assert!(poll(&w, &mut b).is_pending());
+        w.notify_one();
+        assert!(poll(&w, &mut b).is_ready());
+    }
+
+    #[test]
+    fn a_claimed_waiter_that_leaves_passes_its_wake_up_on() {
+        let w = Waiters::new();
+        let (a, mut b) = two_in_line(&w);
+        w.notify_one(); // claims one, notifies a
+        w.leave(a.unwrap()); // a never saw it: takes one off (saturating)
+        assert_eq!(w.count(), 0);
+        // The notification went on to b when a's listener was dropped.
+        assert!(poll(&w, &mut b).is_ready());
+    }
+
+    #[test]
+    fn an_unclaimed_waiter_that_leaves_takes_itself_off() {
+        let w = Waiters::new();
+        let (a, mut b) = two_in_line(&w);
+        w.leave(a.unwrap());
+        assert_eq!(w.count(), 1);
+        w.notify_one();
+        assert!(poll(&w, &mut b).is_ready(), "b is still in line and woken");
+        assert_eq!(w.count(), 0);
+    }
+
+    #[test]
+    fn notify_many_claims_at_most_the_waiters_there_are() {
+        let w = Waiters::new();
+        let (mut a, mut b) = two_in_line(&w);
+        w.notify_many(3);
+        assert_eq!(w.count(), 0);
+        assert!(poll(&w, &mut a).is_ready());
+        assert!(poll(&w, &mut b).is_ready());
+        let mut c = Some(w.join());
+        assert!(poll(&w, &mut c).is_pending(), "no wake-up was banked");
+    }
+
+    #[test]
+    fn a_blocked_thread_woken_by_its_notifier_leaves_the_count_alone() {
+        let w = std::sync::Arc::new(Waiters::new());
+        let (b, mut a) = (w.join(), Some(w.join()));
+        assert!(poll(&w, &mut a).is_pending());
+        let waiter = {
+            let w = w.clone();
+            std::thread::spawn(move || w.wait(b))
+        };
+        w.notify_one(); // wakes the thread (first in line)
+        waiter.join().unwrap();
+        assert_eq!(w.count(), 1, "a is still counted");
+        assert!(poll(&w, &mut a).is_pending());
+        w.notify_one();
+        assert!(poll(&w, &mut a).is_ready());
+        assert_eq!(w.count(), 0);
+    }
+}
