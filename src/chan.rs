@@ -357,6 +357,7 @@ impl<T, Q: Queue<T> + DebugQueue> fmt::Debug for Chan<T, Q> {
             .field("closed", &self.queue.is_closed())
             .field("senders", &self.handles(Side::Send))
             .field("receivers", &self.handles(Side::Recv))
+            // Waiters no wake-up is on its way to (see `Waiters::count`).
             .field("waiting_senders", &self.send_ops.count())
             .field("waiting_receivers", &self.recv_ops.count());
         if alternate {

@@ -6,12 +6,15 @@
 //! descend from Dmitry Vyukov's bounded MPMC queue
 //! (<https://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>).
 //! Positions count up for ever; instead of wrapping around a ring, every lap of
-//! positions gets a freshly allocated block, and a block is freed as soon as
-//! all of its slots have been read. The code and comments here are our own.
-//! Two choices differ from those sources: the first block is allocated by
+//! positions gets a block of its own, and a block is given up as soon as all
+//! of its slots have been read. The code and comments here are our own.
+//! Four choices differ from those sources: the first block is allocated by
 //! [`List::new`] (so no push ever races to install it and no pointer is ever
-//! null), and the claim CASes carry only the orderings this crate's park
-//! protocol needs (see the `// Ordering:` comments).
+//! null); the claim CASes carry only the orderings this crate's park
+//! protocol needs (see the `// Ordering:` comments); a slot's WRITE flag and
+//! its READ/DESTROY bits are two words, so the producer's WRITE is a plain
+//! store; and one drained block is kept as a spare for the next lap instead
+//! of being freed (see [`List`]'s `spare`).
 //!
 //! No async, no wakers, no `Arc`: this file only moves values in and out of
 //! slots.
@@ -142,7 +145,8 @@ impl<T> Block<T> {
         }
     }
 
-    /// Frees `this` if every slot from `start` on has been read; otherwise
+    /// Gives `this` up (as the spare, or freed: see [`Block::recycle`]) if
+    /// every slot from `start` on has been read; otherwise
     /// marks the first slot still being read with [`DESTROY`], and its reader
     /// calls `destroy` again from the slot after it.
     ///
@@ -303,9 +307,10 @@ pub(crate) struct List<T> {
     /// Next position to push, with the mark once closed.
     tail: CachePadded<Position<T>>,
     /// A drained block kept for the next lap (null if none), so that a
-    /// queue whose length stays bounded stops allocating. Touched once a
-    /// lap, by the reader that empties a block and the writer that links
-    /// one.
+    /// queue whose length stays under one block's worth ([`BLOCK_CAP`]
+    /// values) stops allocating. Touched about once a lap, by the reader
+    /// that empties a block and the writer that links one (a writer that
+    /// takes it and then loses the race for the lap's last slot frees it).
     spare: AtomicPtr<Block<T>>,
     /// The list owns `T`s (for the drop checker and auto traits).
     _values: PhantomData<T>,
@@ -839,6 +844,50 @@ mod tests {
 
     fn drops(counter: &Arc<StdAtomicUsize>) -> usize {
         counter.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[test]
+    fn recycled_blocks_come_back_empty_and_unlinked() {
+        // Laps of one block's worth, drained each time: from the third lap on
+        // every block is a recycled one. A stale `next` would make head
+        // believe tail had left the block (and a pop at empty would then
+        // claim an unwritten slot); stale flags would hand out old values or
+        // refuse new ones.
+        let list = List::new();
+        let mut spares = std::collections::HashSet::new();
+        for lap in 0..8 {
+            for i in 0..BLOCK_CAP {
+                list.push(lap * 100 + i).unwrap();
+            }
+            for i in 0..BLOCK_CAP {
+                assert_eq!(list.pop(), Ok(lap * 100 + i));
+            }
+            let state = list.state();
+            assert!(state.head_block_is_last, "lap {lap}: {state:?}");
+            assert_eq!(list.pop(), Err(PopError::Empty));
+            spares.insert(list.spare.load(Ordering::Relaxed) as usize);
+        }
+        // Two blocks take turns: the one in use and the spare.
+        spares.remove(&0);
+        assert!(spares.len() <= 2, "blocks were not reused: {spares:?}");
+    }
+
+    #[test]
+    fn a_second_drained_block_is_freed_when_the_spare_is_taken() {
+        // Three full blocks drained in a row: the first becomes the spare,
+        // the second finds the spare taken and is freed (Miri checks the
+        // free), the list's `Drop` frees the spare.
+        let counter = Arc::new(StdAtomicUsize::new(0));
+        let list = List::new();
+        for _ in 0..3 * BLOCK_CAP {
+            list.push(Counted(counter.clone())).unwrap();
+        }
+        for _ in 0..3 * BLOCK_CAP {
+            drop(list.pop().unwrap());
+        }
+        assert!(!list.spare.load(Ordering::Relaxed).is_null());
+        drop(list);
+        assert_eq!(drops(&counter), 3 * BLOCK_CAP);
     }
 
     #[test]

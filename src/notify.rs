@@ -26,8 +26,10 @@
 //! notifier takes one off before it notifies, so the sends that follow the
 //! first one into a channel with one parked receiver cost a load each, not a
 //! trip through the event's lock. The invariant is
-//! `idle + claims in flight >= unnotified listeners`, so a waiting listener
-//! always has a claim or a count a notifier will see:
+//! `idle + claims in flight + joins in flight >= unnotified listeners`
+//! (a join is in flight between its `listen` and its `fetch_add`), so a
+//! waiting listener always has a claim, a count a notifier will see, or a
+//! joiner that will re-check and pass a wake-up on:
 //!
 //! - a notified waiter (its listener fired) leaves `idle` alone: its
 //!   notifier already took it off;
@@ -39,7 +41,15 @@
 //!   propagates `additional` notifications on drop). Both sides of the
 //!   invariant fall by one, or the count saturates where it was too high;
 //! - a claim that finds no unnotified listener left (its waiter left first)
-//!   notifies nobody, which the invariant allows.
+//!   notifies nobody, which the invariant allows;
+//! - a claim may notify a listener whose join is still in flight (event-
+//!   listener wakes the first unnotified listener in line, counted or not),
+//!   leaving a counted waiter behind it unnotified with `idle` at 0. That
+//!   joiner's re-check comes after the claiming push in the SeqCst order, so
+//!   it succeeds, and its `leave` passes the unseen notification on to the
+//!   waiter behind it: the joins-in-flight term of the invariant;
+//! - `notify_all` (close) wakes everyone without claiming, so `idle` stays
+//!   too high after a close: needless notifications, never a lost one.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -62,8 +72,8 @@ pub(crate) struct Waiters {
 /// A waiter's progress through the park protocol: it has spun (and, as a
 /// task, yielded once) without success, or it holds a place in a [`Waiters`]
 /// line. Hand a place back with [`Waiters::leave`], [`Waiters::poll`] or
-/// [`Waiters::wait`] so the count stays exact (a lost ticket costs only
-/// needless notifications, never a lost wake-up).
+/// [`Waiters::wait`] (a lost ticket costs only needless notifications, never
+/// a lost wake-up).
 #[derive(Debug)]
 pub(crate) struct Ticket(Stage);
 
@@ -115,10 +125,11 @@ impl Waiters {
             return; // never joined, never counted
         };
         drop(listener);
-        // Saturating: a notifier may have claimed this waiter already (see
-        // the module docs). Ordering: Relaxed: a stale, too-high count only
-        // costs a needless claim; it can never make a notifier skip a
-        // registered waiter, because this waiter is no longer registered.
+        // Saturating: a notifier may have claimed this waiter already. The
+        // decrement may then take another waiter's count, but the claim's
+        // notification reached this listener unseen and dropping it passed
+        // the notification on (see the module docs). Ordering: Relaxed: a
+        // stale, too-high count only costs a needless claim.
         let _ = self
             .idle
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
@@ -193,7 +204,7 @@ impl Waiters {
     }
 
     /// How many waiters have no wake-up on its way (a snapshot, for
-    /// `Debug`).
+    /// `Debug`; too high after a close, which wakes without claiming).
     pub(crate) fn count(&self) -> usize {
         self.idle.load(Ordering::Relaxed)
     }
