@@ -196,18 +196,9 @@ impl<T> Block<T> {
     /// # Safety
     /// As for [`Block::free`].
     unsafe fn recycle(this: *mut Self, spare: &AtomicPtr<Self>) {
-        // loom: prove the reuse comes after every access to the old values,
-        // as `free` does.
-        #[cfg(loom)]
-        {
-            // SAFETY: `this` is alive and ours alone (see `# Safety`).
-            let slots = unsafe { &(*this).slots };
-            for slot in slots {
-                slot.value.with_mut(|_| ());
-            }
-        }
         // SAFETY: `this` is alive and ours alone (see `# Safety`).
         let block = unsafe { &*this };
+        block.check_values_unshared();
         // Ordering: Relaxed: the Release CAS below publishes these stores to
         // the producer that takes the block.
         block.next.store(std::ptr::null_mut(), Ordering::Relaxed);
@@ -232,24 +223,26 @@ impl<T> Block<T> {
         }
     }
 
+    /// Under loom, touches every value cell with `with_mut`. loom cannot see
+    /// accesses to freed std memory, but it does check that a `with_mut`
+    /// happens after every other access to the cell: called just before a
+    /// block is freed or reused, this makes the models prove that comes
+    /// after every read and write of its old values. Nothing otherwise.
+    fn check_values_unshared(&self) {
+        #[cfg(loom)]
+        for slot in &self.slots {
+            slot.value.with_mut(|_| ());
+        }
+    }
+
     /// Gives the block's memory back.
     ///
     /// # Safety
     /// - `this` came from [`Block::new`] and no thread will use it again.
     /// - Its values have been read or dropped, or are not to be dropped.
     unsafe fn free(this: *mut Self) {
-        // loom cannot see accesses to freed std memory, but it does check
-        // that a `with_mut` happens after every other access to the cell:
-        // this makes the models prove the free comes after every read and
-        // write of the block's values.
-        #[cfg(loom)]
-        {
-            // SAFETY: `this` is still alive here (see `# Safety`).
-            let slots = unsafe { &(*this).slots };
-            for slot in slots {
-                slot.value.with_mut(|_| ());
-            }
-        }
+        // SAFETY: `this` is still alive here (see `# Safety`).
+        unsafe { (*this).check_values_unshared() };
         // SAFETY: `this` is a `Box` turned into a raw pointer by `List`, and
         // no thread uses it again (see `# Safety`). Dropping a `Block` drops
         // no `T`: the values are `MaybeUninit`.
@@ -702,12 +695,10 @@ impl<T> Drop for List<T> {
         let head = self.head.index.load(Ordering::Relaxed) & !MARK;
         let tail = self.tail.index.load(Ordering::Relaxed) & !MARK;
         let block = self.head.block.load(Ordering::Relaxed);
-        if let Some(spare) = self.take_spare() {
-            drop(spare); // an emptied block: no values in it
-        }
-        // SAFETY: neither index is on a bridge (whoever stepped onto one has
-        // finished stepping off), every slot between them holds a written,
-        // unread value, `block` is head's block, and no other thread is left.
+        drop(self.take_spare()); // an emptied block: no values in it
+                                 // SAFETY: neither index is on a bridge (whoever stepped onto one has
+                                 // finished stepping off), every slot between them holds a written,
+                                 // unread value, `block` is head's block, and no other thread is left.
         unsafe { drop_rest(head, tail, block) };
     }
 }

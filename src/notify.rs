@@ -158,19 +158,15 @@ impl Waiters {
     /// Wakes one more waiter, if anyone waits. A load on the fast path.
     #[inline]
     pub(crate) fn notify_one(&self) {
-        seqcst_edge();
-        // Ordering: SeqCst load, the notifier's half of the store-buffering
-        // pattern; pairs with the SeqCst RMW in `join`.
-        if self.idle.load(Ordering::SeqCst) != 0 {
-            self.notify_slow(1);
-        }
+        self.notify_many(1);
     }
 
     /// Wakes `n` more waiters, if anyone waits (after a batch).
     #[inline]
     pub(crate) fn notify_many(&self, n: usize) {
         seqcst_edge();
-        // Ordering: as in `notify_one`.
+        // Ordering: SeqCst load, the notifier's half of the store-buffering
+        // pattern; pairs with the SeqCst RMW in `join`.
         if n != 0 && self.idle.load(Ordering::SeqCst) != 0 {
             self.notify_slow(n);
         }
