@@ -18,6 +18,7 @@ pub(crate) type MpmcChan<T> = Chan<T, Flavor<T>>;
 
 /// Runs a poll function to completion on this thread; the function must not
 /// return `Pending` when given `Wait::Thread`.
+#[inline]
 fn block_on<R>(mut poll: impl FnMut(Wait<'_, '_>) -> Poll<R>) -> R {
     match poll(Wait::Thread) {
         Poll::Ready(r) => r,
@@ -55,6 +56,7 @@ impl<'a, T> Send<'a, T> {
         }
     }
 
+    #[inline]
     fn poll_with(&mut self, wait: Wait<'_, '_>) -> Poll<Result<(), SendError<T>>> {
         self.chan
             .poll_send(self.msg.get_mut(), &mut self.ticket, wait)
@@ -73,6 +75,7 @@ impl<'a, T> Send<'a, T> {
     /// drop(rx);
     /// assert_eq!(tx.send(6).wait().unwrap_err().into_inner(), 6);
     /// ```
+    #[inline]
     pub fn wait(mut self) -> Result<(), SendError<T>> {
         block_on(|w| self.poll_with(w))
     }
@@ -129,6 +132,7 @@ impl<'a, T> Recv<'a, T> {
         Self { chan, ticket: None }
     }
 
+    #[inline]
     fn poll_with(&mut self, wait: Wait<'_, '_>) -> Poll<Result<T, RecvError>> {
         self.chan
             .poll_recv(&mut self.ticket, wait)
@@ -146,6 +150,7 @@ impl<'a, T> Recv<'a, T> {
     /// assert_eq!(rx.recv().wait(), Ok(9));
     /// assert!(rx.recv().wait().is_err());
     /// ```
+    #[inline]
     pub fn wait(mut self) -> Result<T, RecvError> {
         block_on(|w| self.poll_with(w))
     }

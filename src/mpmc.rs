@@ -236,6 +236,7 @@ impl<T> Sender<T> {
     /// t.join().unwrap();
     /// assert_eq!(got, [0, 1, 2]);
     /// ```
+    #[inline]
     pub fn send_blocking(&self, msg: T) -> Result<(), SendError<T>> {
         self.send(msg).wait()
     }
@@ -544,6 +545,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv_blocking(), Ok("hi"));
     /// assert!(rx.recv_blocking().is_err());
     /// ```
+    #[inline]
     pub fn recv_blocking(&self) -> Result<T, crate::RecvError> {
         self.recv().wait()
     }
