@@ -111,15 +111,6 @@ pub(crate) struct Backoff(u32);
 impl Backoff {
     const SPIN_LIMIT: u32 = 6;
 
-    /// Spins (never yields), a little longer each time.
-    #[inline]
-    pub(crate) fn spin(&mut self) {
-        for _ in 0..1u32 << self.0.min(Self::SPIN_LIMIT) {
-            spin_hint();
-        }
-        self.0 += 1;
-    }
-
     #[inline]
     pub(crate) fn snooze(&mut self) {
         // Under loom one yield is one step for the model: spinning longer
