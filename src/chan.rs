@@ -578,6 +578,22 @@ mod tests {
         std::thread::spawn(f).join().unwrap()
     }
 
+    /// `on_multi_thread_runtime` as a task on a fresh multi-thread runtime
+    /// with `workers` workers sees it.
+    fn on_a_worker_of(workers: usize) -> bool {
+        on_fresh_thread(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                tokio::spawn(async { on_multi_thread_runtime() })
+                    .await
+                    .unwrap()
+            })
+        })
+    }
+
     #[test]
     fn only_a_multi_thread_runtime_counts() {
         assert!(!on_fresh_thread(on_multi_thread_runtime));
@@ -587,28 +603,11 @@ mod tests {
                 .unwrap();
             rt.block_on(async { on_multi_thread_runtime() })
         }));
-        assert!(!on_fresh_thread(|| {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                tokio::spawn(async { on_multi_thread_runtime() })
-                    .await
-                    .unwrap()
-            })
-        }));
-        assert!(on_fresh_thread(|| {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                tokio::spawn(async { on_multi_thread_runtime() })
-                    .await
-                    .unwrap()
-            })
-        }));
+        assert!(
+            !on_a_worker_of(1),
+            "one worker: a spin only delays the peer"
+        );
+        assert!(on_a_worker_of(2));
     }
 
     #[test]
