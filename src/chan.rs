@@ -113,10 +113,10 @@ fn spin_task<R>(attempt: &mut impl FnMut() -> Option<R>) -> Option<R> {
 }
 
 /// Whether this thread runs inside a multi-thread Tokio runtime with more
-/// than one worker (one of its workers, or a thread in its `block_on`): with
-/// a single worker, a spinning task only ever delays its peer. Asked once per thread, as a
-/// worker never changes runtime; a thread that first asks elsewhere keeps
-/// `false`, which only means it never spins.
+/// than one worker (one of its workers, or a thread in its `block_on`):
+/// with a single worker, a spinning task only ever delays its peer. Asked
+/// once per thread, as a worker never changes runtime; a thread that first
+/// asks elsewhere keeps `false`, which only means it never spins.
 fn on_multi_thread_runtime() -> bool {
     thread_local! {
         static MT: std::cell::Cell<u8> = const { std::cell::Cell::new(2) };
