@@ -119,17 +119,18 @@ fn spin_task<R>(attempt: &mut impl FnMut() -> Option<R>) -> Option<R> {
 /// asks elsewhere keeps `false`, which only means it never spins.
 fn on_multi_thread_runtime() -> bool {
     thread_local! {
-        static MT: std::cell::Cell<u8> = const { std::cell::Cell::new(2) };
+        static MT: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
     }
-    MT.with(|c| {
-        if c.get() == 2 {
+    MT.with(|c| match c.get() {
+        Some(mt) => mt,
+        None => {
             let mt = tokio::runtime::Handle::try_current().is_ok_and(|h| {
                 h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
                     && h.metrics().num_workers() > 1
             });
-            c.set(mt as u8);
+            c.set(Some(mt));
+            mt
         }
-        c.get() == 1
     })
 }
 
