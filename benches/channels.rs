@@ -20,8 +20,9 @@
 //! RINGCHAN_BENCH_BYTES=8 RINGCHAN_BENCH_PEERS=ringchan,kanal cargo bench --bench channels
 //! ```
 //!
-//! Task/thread counts, batch size, sizes and peers are environment variables,
-//! listed in `benches/common/mod.rs`. For one quick table use
+//! Each row starts with the next peer in the list, so no channel always runs
+//! first. Task/thread counts, batch size, sizes and peers are environment
+//! variables, listed in `benches/common/mod.rs`. For one quick table use
 //! `cargo run --release --example race` instead.
 
 #[allow(dead_code)] // each target uses a different part of the shared code
@@ -39,10 +40,15 @@ fn channels(c: &mut Criterion) {
         cfg.msgs = cfg.msgs.min(1_000);
     }
     let bench = Bench::new(&cfg);
-    for row in cfg.scenarios() {
+    for (r, row) in cfg.scenarios().into_iter().enumerate() {
         let mut group = c.benchmark_group(row.to_string());
         group.throughput(Throughput::Elements(row.msgs));
-        for &peer in &cfg.peers {
+        // Each row starts with another peer, so that no channel always runs
+        // right after the previous row's last one (whose tasks and threads
+        // the runtime and the allocator have just served).
+        let start = r % cfg.peers.len();
+        let peers = cfg.peers[start..].iter().chain(&cfg.peers[..start]);
+        for &peer in peers {
             if !bench.plays(peer, &row) {
                 continue;
             }
