@@ -695,10 +695,11 @@ impl<T> Drop for List<T> {
         let head = self.head.index.load(Ordering::Relaxed) & !MARK;
         let tail = self.tail.index.load(Ordering::Relaxed) & !MARK;
         let block = self.head.block.load(Ordering::Relaxed);
-        drop(self.take_spare()); // an emptied block: no values in it
-                                 // SAFETY: neither index is on a bridge (whoever stepped onto one has
-                                 // finished stepping off), every slot between them holds a written,
-                                 // unread value, `block` is head's block, and no other thread is left.
+        // The spare is an emptied block: no values in it.
+        drop(self.take_spare());
+        // SAFETY: neither index is on a bridge (whoever stepped onto one has
+        // finished stepping off), every slot between them holds a written,
+        // unread value, `block` is head's block, and no other thread is left.
         unsafe { drop_rest(head, tail, block) };
     }
 }
