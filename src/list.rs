@@ -11,10 +11,12 @@
 //! Four choices differ from those sources: the first block is allocated by
 //! [`List::new`] (so no push ever races to install it and no pointer is ever
 //! null); the claim CASes carry only the orderings this crate's park
-//! protocol needs (see the `// Ordering:` comments); a slot's WRITE flag and
-//! its READ/DESTROY bits are two words, so the producer's WRITE is a plain
-//! store; and one drained block is kept as a spare for the next lap instead
-//! of being freed (see [`List`]'s `spare`).
+//! protocol needs (see the `// Ordering:` comments); a slot's WRITE and READ
+//! flags are plain stores, not read-modify-writes, because a block whose last
+//! slot is read while another slot is still being read waits in a limbo list
+//! for a later lap instead of being handed to that slot's reader (see
+//! [`List::retire`]); and one drained block is kept as a spare for the next
+//! lap instead of being freed (see [`List`]'s `spare`).
 //!
 //! No async, no wakers, no `Arc`: this file only moves values in and out of
 //! slots.
@@ -30,11 +32,9 @@ use crate::sync::{
 
 /// Slot `written` value: the producer has written the value.
 const WRITE: u32 = 1;
-/// Slot `marks` bit: the consumer has read the value and is done with the block.
+/// Slot `read` value: the consumer has read the value and is done with the
+/// block.
 const READ: u32 = 1;
-/// Slot `marks` bit: the thread freeing the block found this slot not yet read
-/// and left the rest of the job to its reader.
-const DESTROY: u32 = 2;
 
 /// Positions per block (one lap). A power of two, so laps wrap cleanly
 /// around `usize`. Small under loom so that models cross blocks.
@@ -56,17 +56,16 @@ const ONE_LAP: usize = LAP << SHIFT;
 const _: () = assert!(LAP.is_power_of_two() && LAP >= 2);
 
 /// One cell of a block: the value, the producer's [`WRITE`] flag and the
-/// consumers' [`READ`]/[`DESTROY`] bits.
+/// consumer's [`READ`] flag.
 ///
-/// The flag and the bits are two 32-bit words, not one: only the producer
-/// writes `written`, and it writes it once, so a plain store does (an RMW
-/// costs about a fifth of a push and pop here), while `marks` takes RMWs from
-/// the reader and the block's freer. The two words take the space of one
+/// Each flag has one writer, which stores it once, so both are plain
+/// Release stores: no read-modify-write (a locked instruction costs about a
+/// fifth of a push and pop here). The two 32-bit words take the space of one
 /// `usize`, and a slot of a small `T` is 4-byte aligned instead of 8.
 struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
     written: AtomicU32,
-    marks: AtomicU32,
+    read: AtomicU32,
 }
 
 impl<T> Slot<T> {
@@ -124,7 +123,7 @@ impl<T> Block<T> {
             slots: std::array::from_fn(|_| Slot {
                 value: UnsafeCell::new(MaybeUninit::uninit()),
                 written: AtomicU32::new(0),
-                marks: AtomicU32::new(0),
+                read: AtomicU32::new(0),
             }),
             _leak_check: loom::alloc::Track::new(()),
         })
@@ -145,48 +144,23 @@ impl<T> Block<T> {
         }
     }
 
-    /// Gives `this` up (as the spare, or freed: see [`Block::recycle`]) if
-    /// every slot from `start` on has been read; otherwise
-    /// marks the first slot still being read with [`DESTROY`], and its reader
-    /// calls `destroy` again from the slot after it.
+    /// Whether every slot but the last has been read: the test that makes a
+    /// block whose last slot its caller has read free to go.
     ///
     /// # Safety
-    /// - `this` came from [`Block::new`] and head has left it: head's block
-    ///   is a later one, so no pop will claim a slot in it again.
-    /// - Every slot before `start` has been read and its reader is done with
-    ///   the block, and so is the reader of the last slot (the caller is one
-    ///   of them and touches the block no more after this call).
-    /// - No other thread is running `destroy` on `this`: the last slot's
-    ///   reader starts it, and each [`DESTROY`] mark hands it to exactly one
-    ///   reader.
-    ///
-    /// A block every slot of which has been read goes to `spare` for the
-    /// next lap, or is freed if `spare` is taken.
-    unsafe fn destroy(this: *mut Self, start: usize, spare: &AtomicPtr<Self>) {
-        // The last slot is not checked: its reader started the destruction.
-        for i in start..BLOCK_CAP - 1 {
-            // SAFETY: the block is alive: by the `# Safety` bullets nobody
-            // else frees it, and we free it only below.
+    /// `this` is alive: head has left it and it is not yet recycled or
+    /// freed (only the caller can do either).
+    unsafe fn all_read(this: *mut Self) -> bool {
+        // The last slot is not checked: its reader (the caller, or whoever
+        // put the block in limbo) is done with it.
+        (0..BLOCK_CAP - 1).all(|i| {
+            // SAFETY: the block is alive (see `# Safety`).
             let slot = unsafe { &(*this).slots[i] };
-            // Ordering: Acquire pairs with the reader's Release
-            // `fetch_or(READ)` in `read`, so its read of the value happens
-            // before we free the slot. The `fetch_or(DESTROY)` is AcqRel: the
-            // same Acquire if the reader got there first, and Release so the
-            // reader that takes over sees every READ we have seen.
-            if slot.marks.load(Ordering::Acquire) & READ == 0
-                && slot.marks.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
-            {
-                // Slot `i` is still being read (or even written: DESTROY is
-                // not in the word the producer stores to); its reader
-                // finishes the job.
-                return;
-            }
-        }
-        // SAFETY: every slot has been read and every reader is done with the
-        // block (checked above for `start..`, by the caller for the rest), no
-        // producer touches a block after writing its slots, and head has left
-        // it, so nobody else can reach it.
-        unsafe { Self::recycle(this, spare) };
+            // Ordering: Acquire pairs with the reader's Release store of
+            // READ in `read`: its read of the value happens before whatever
+            // we do with the block next (reuse or free).
+            slot.read.load(Ordering::Acquire) == READ
+        })
     }
 
     /// Empties a block nobody can reach any more and parks it in `spare`
@@ -204,7 +178,7 @@ impl<T> Block<T> {
         block.next.store(std::ptr::null_mut(), Ordering::Relaxed);
         for slot in &block.slots {
             slot.written.store(0, Ordering::Relaxed);
-            slot.marks.store(0, Ordering::Relaxed);
+            slot.read.store(0, Ordering::Relaxed);
         }
         // Ordering: Release pairs with the Acquire swap in `take_spare`: the
         // reset above, and every read of the old values, happen before the
@@ -275,25 +249,23 @@ struct Position<T> {
 ///   and steps tail to {lap+1, 0}; the consumer steps head onto the new
 ///   block. Anyone else who sees an index on a bridge waits.
 ///
-/// one slot's life (`written` flag, `marks` bits):
+/// one slot's life (`written`, `read` flags):
 ///   0, 0 ──producer claims {lap, offset} (tail CAS), writes, stores WRITE──▶
-///   WRITE, 0 ──consumer claims it (head CAS), waits for WRITE, reads, sets
+///   WRITE, 0 ──consumer claims it (head CAS), waits for WRITE, reads, stores
 ///   READ──▶ WRITE, READ: done; nobody touches the slot again
-///   DESTROY is set in `marks` by the thread freeing the block when it finds
-///   the slot without READ (still being written or read); that slot's
-///   reader then sees DESTROY when it sets READ and continues the freeing.
 ///
 /// block life: allocated by the producer of the previous lap's last slot
-///   (or by `new`), or the spare block taken again; emptied by the reader
-///   of its last slot once every slot has READ, or handed along by DESTROY
-///   to the last reader, then kept as the spare or freed; the rest by
-///   `Drop`.
+///   (or by `new`), or the spare block taken again; retired by the reader of
+///   its last slot (`retire`): kept as the spare or freed if every slot has
+///   READ, else put in `limbo` until a later retire (or `Drop`) finds them
+///   all READ.
 /// ```
 ///
 /// Invariants: `head <= tail` in positions; every position below tail and
 /// not on a bridge has been claimed by exactly one producer, every one below
 /// head by exactly one consumer; a block is alive while head is in it or
-/// before it, or any of its slots is still being read.
+/// before it, or any of its slots is still being read; a block head has left
+/// is in `limbo` from its retire until all its slots have READ.
 pub(crate) struct List<T> {
     /// Next position to pop, with the mark once tail has left head's block.
     head: CachePadded<Position<T>>,
@@ -305,6 +277,13 @@ pub(crate) struct List<T> {
     /// that empties a block and the writer that links one (a writer that
     /// takes it and then loses the race for the lap's last slot frees it).
     spare: AtomicPtr<Block<T>>,
+    /// Retired blocks with a slot still being read when their last slot's
+    /// reader was done, linked through `next` (dead once head has left a
+    /// block); null if none. A stack: pushed by `retire`, taken whole by the
+    /// next `retire`, which frees what is done and pushes back the rest.
+    /// Usually empty; under concurrent consumers it holds a block for about
+    /// a lap now and then.
+    limbo: AtomicPtr<Block<T>>,
     /// The list owns `T`s (for the drop checker and auto traits).
     _values: PhantomData<T>,
 }
@@ -340,6 +319,7 @@ impl<T> List<T> {
             head: position(),
             tail: position(),
             spare: AtomicPtr::new(std::ptr::null_mut()),
+            limbo: AtomicPtr::new(std::ptr::null_mut()),
             _values: PhantomData,
         }
     }
@@ -464,7 +444,7 @@ impl<T> List<T> {
         unsafe { slot.value.with_mut(|v| v.write(MaybeUninit::new(value))) };
         // Ordering: Release pairs with the Acquire load in `wait_write`: our
         // write of the value happens before its read. A store, not an RMW:
-        // nobody else writes `written` (READ and DESTROY live in `marks`).
+        // nobody else writes `written` (READ lives in `read`).
         slot.written.store(WRITE, Ordering::Release);
         // The block may be freed from here on; we do not touch it again.
     }
@@ -511,22 +491,99 @@ impl<T> List<T> {
         // value is initialised and its write happened before this read.
         let value = unsafe { slot.value.with_mut(|v| v.read().assume_init()) };
         if offset + 1 == BLOCK_CAP {
-            // SAFETY: head is on `next` now; we read the last slot and
-            // are done with the block; only we start its destruction.
-            unsafe { Block::destroy(block, 0, &self.spare) };
-            return value;
-        }
-        // Ordering: AcqRel: Release pairs with the Acquire load or
-        // `fetch_or(DESTROY)` in `destroy`, so our read happens before the
-        // free; Acquire pairs with that `fetch_or(DESTROY)` when we take over
-        // the freeing, so the READs its thread saw happen before our free.
-        if slot.marks.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
-            // SAFETY: DESTROY means the last slot's reader began freeing the
-            // block (so head has left it), found every slot before ours read,
-            // and handed the rest to us alone; we are done with our slot.
-            unsafe { Block::destroy(block, offset + 1, &self.spare) };
+            // SAFETY: head is on `next` now; we read the last slot and are
+            // done with the block; only the last slot's reader retires it.
+            unsafe { self.retire(block) };
+        } else {
+            // Ordering: Release pairs with the Acquire load in
+            // `Block::all_read`: our read of the value happens before the
+            // block is reused or freed. The block may go from here on.
+            slot.read.store(READ, Ordering::Release);
         }
         value
+    }
+
+    /// Gives up a block whose last slot the caller has just read: to the
+    /// spare slot (or freed, see [`Block::recycle`]) if every other slot has
+    /// been read too, else to `limbo`. First retries the blocks already in
+    /// limbo, so that each waits about a lap.
+    ///
+    /// Why limbo rather than crossbeam's hand-over (a DESTROY bit that makes
+    /// the late reader finish the job): the hand-over needs every reader to
+    /// set READ with a read-modify-write, to learn whether DESTROY came
+    /// first; here READ is a plain store, and the rare late reader costs a
+    /// block kept a little longer.
+    ///
+    /// # Safety
+    /// `block` is alive and head has left it, and the caller is the reader
+    /// of its last slot, has read it, and touches the block no more.
+    unsafe fn retire(&self, block: *mut Block<T>) {
+        // Ordering: Relaxed: a hint; `retry_limbo` takes the blocks with an
+        // Acquire swap, and one pushed after this load waits for the next
+        // retire.
+        if !self.limbo.load(Ordering::Relaxed).is_null() {
+            self.retry_limbo();
+        }
+        // SAFETY: see `# Safety`; only we can recycle or free it.
+        if unsafe { Block::all_read(block) } {
+            // SAFETY: every slot has been read and its reader is done with
+            // the block (the last slot's: the caller's contract), producers
+            // are done with a slot once it is written, and head has left it,
+            // so nobody else can reach it.
+            unsafe { Block::recycle(block, &self.spare) };
+        } else {
+            // SAFETY: as for this function: alive, head has left it.
+            unsafe { self.push_limbo(block) };
+        }
+    }
+
+    /// Takes every block in limbo; recycles those whose slots have all been
+    /// read since and puts the rest back.
+    #[cold]
+    fn retry_limbo(&self) {
+        // Ordering: Acquire pairs with the Release CAS in `push_limbo`: the
+        // link stores of the blocks we take happen before we follow them.
+        let mut block = self.limbo.swap(std::ptr::null_mut(), Ordering::Acquire);
+        while !block.is_null() {
+            // SAFETY: a block in limbo is alive until its last retire, and
+            // the swap made the chain ours alone.
+            let next = unsafe { (*block).next.load(Ordering::Relaxed) };
+            // SAFETY: as above; each block in limbo passed `retire`'s
+            // contract, so recycling or re-pushing it does too.
+            unsafe {
+                if Block::all_read(block) {
+                    Block::recycle(block, &self.spare);
+                } else {
+                    self.push_limbo(block);
+                }
+            }
+            block = next;
+        }
+    }
+
+    /// Pushes a retired block with a slot still being read onto `limbo`.
+    ///
+    /// # Safety
+    /// `block` is alive, head has left it (so its `next` is free to reuse),
+    /// its last slot has been read, and the caller owns it until this push.
+    unsafe fn push_limbo(&self, block: *mut Block<T>) {
+        // Ordering: Relaxed: the CAS publishes the link.
+        let mut top = self.limbo.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: the block is alive and still ours (see `# Safety`).
+            unsafe { (*block).next.store(top, Ordering::Relaxed) };
+            // Ordering: Release pairs with the Acquire swap in `retry_limbo`
+            // (and `Drop`'s load): our link store happens before the taker
+            // follows it. Only pushes and whole-stack swaps touch `limbo`,
+            // so there is no ABA: the top we saw is the one we link to.
+            match self
+                .limbo
+                .compare_exchange_weak(top, block, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(current) => top = current,
+            }
+        }
     }
 
     /// Debug view of the positions; see [`ListState`].
@@ -697,6 +754,19 @@ impl<T> Drop for List<T> {
         let block = self.head.block.load(Ordering::Relaxed);
         // The spare is an emptied block: no values in it.
         drop(self.take_spare());
+        // So are the blocks in limbo: every slot of theirs has been read.
+        // Ordering: Relaxed, as above.
+        let mut limbo = self.limbo.load(Ordering::Relaxed);
+        while !limbo.is_null() {
+            // SAFETY: a block in limbo is alive and only reachable from
+            // `limbo`; with no other thread left, every claimed slot of it
+            // has been read, and its values are gone.
+            unsafe {
+                let next = (*limbo).next.load(Ordering::Relaxed);
+                Block::free(limbo);
+                limbo = next;
+            }
+        }
         // SAFETY: neither index is on a bridge (whoever stepped onto one has
         // finished stepping off), every slot between them holds a written,
         // unread value, `block` is head's block, and no other thread is left.
@@ -836,6 +906,68 @@ mod tests {
 
     fn drops(counter: &Arc<StdAtomicUsize>) -> usize {
         counter.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Marks slot `i` of `block` read, as its reader does.
+    fn mark_read(block: *mut Block<u32>, i: usize) {
+        // SAFETY: the tests own `block`, which is alive.
+        unsafe { (*block).slots[i].read.store(READ, Ordering::Release) };
+    }
+
+    #[test]
+    fn a_retired_block_waits_in_limbo_until_every_slot_is_read() {
+        let list = List::<u32>::new();
+        let block = Box::into_raw(Block::new());
+        // Every slot but 0 read (the last one by the retiring caller).
+        for i in 1..BLOCK_CAP - 1 {
+            mark_read(block, i);
+        }
+        // SAFETY: `block` is alive, linked nowhere, and its last slot counts
+        // as read by us.
+        unsafe { list.retire(block) };
+        assert_eq!(list.limbo.load(Ordering::Relaxed), block, "not in limbo");
+        assert!(list.spare.load(Ordering::Relaxed).is_null());
+        // Still unread: a retry puts it back.
+        list.retry_limbo();
+        assert_eq!(list.limbo.load(Ordering::Relaxed), block);
+        // Slot 0's reader finishes; the next retire of another block, all
+        // of whose slots are read, recycles both: one as the spare, the
+        // other freed.
+        mark_read(block, 0);
+        let other = Box::into_raw(Block::new());
+        for i in 0..BLOCK_CAP - 1 {
+            mark_read(other, i);
+        }
+        // SAFETY: as above.
+        unsafe { list.retire(other) };
+        assert!(
+            list.limbo.load(Ordering::Relaxed).is_null(),
+            "limbo kept a done block"
+        );
+        let spare = list.spare.load(Ordering::Relaxed);
+        assert!(
+            spare == block || spare == other,
+            "neither block became the spare"
+        );
+        // The spare comes back reset.
+        // SAFETY: the spare is alive until the list drops it.
+        assert!(unsafe { &(*spare).slots }
+            .iter()
+            .all(|s| s.read.load(Ordering::Relaxed) == 0));
+    }
+
+    #[test]
+    fn drop_frees_the_blocks_in_limbo() {
+        let counter = Arc::new(StdAtomicUsize::new(0));
+        let list = List::new();
+        list.push(Counted(counter.clone())).unwrap();
+        let block = Box::into_raw(Block::<Counted>::new());
+        // SAFETY: alive, linked nowhere; slot 0 unread, so it stays in limbo.
+        unsafe { list.push_limbo(block) };
+        drop(list);
+        // The queued value is dropped once; the limbo block's slots hold no
+        // values (Miri and the leak checkers see the block freed).
+        assert_eq!(drops(&counter), 1);
     }
 
     #[test]

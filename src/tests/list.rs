@@ -203,9 +203,10 @@ fn two_producers_one_consumer_cross_a_block() {
 #[test]
 fn one_producer_two_consumers_reclaim_blocks() {
     // The first block is full before the threads start; the two consumers
-    // race over its three slots and the next block's first, so whichever
-    // reads last in the first block frees it, directly or by the DESTROY
-    // hand-over, while head crosses the bridge and the producer pushes.
+    // race over its three slots and the next block's first, so the reader
+    // of its last slot retires it, recycled at once or through limbo (freed
+    // by the list's `Drop`), while head crosses the bridge and the producer
+    // pushes.
     Mpmc {
         skip: 0,
         prefill: 3,
@@ -231,16 +232,32 @@ fn reclaim_races_the_block_link() {
 fn block_freed_before_a_slot_is_written() {
     // Offset 0 is used up. Thread 0 claims offset 1 and the main thread the
     // last slot, offset 2; thread 1 claims offset 1 for reading and the main
-    // thread offset 2. The main thread may read its slot and start freeing
-    // the block before thread 0 has written offset 1: it must leave DESTROY
-    // there, the late WRITE (a store to the other word) must not erase it,
-    // and thread 1 must finish the free.
+    // thread offset 2. The main thread may read its slot and retire the
+    // block before thread 0 has written offset 1: the block must wait in
+    // limbo, not be reused or freed under the late write and read, and the
+    // list's `Drop` must free it.
     Mpmc {
         skip: 1,
         prefill: 0,
         threads: &[&[Push], &[Pop], &[Push, Pop]],
     }
     .check(4);
+}
+
+#[test]
+fn a_block_in_limbo_is_freed_by_the_next_retire() {
+    // Two full blocks (positions 0-2 and 4-6) before the threads start.
+    // Thread 0's pop may still be reading offset 0 when the main thread
+    // reads offset 2 and retires the first block into limbo; the main
+    // thread's pops of the second block then retire it, which retries
+    // limbo: the first block must be recycled or freed only after thread
+    // 0's read, wherever that falls.
+    Mpmc {
+        skip: 0,
+        prefill: 6,
+        threads: &[&[Pop], &[Pop; 5]],
+    }
+    .check(3);
 }
 
 #[test]
@@ -253,10 +270,9 @@ fn close_races_a_push_across_the_bridge() {
 
 // The same races in a recycled block: `skip` 6 runs two laps before the
 // threads start, so the block they use is the first one, emptied into the
-// spare slot and taken again. Its `written` and `marks` must have been reset:
-// a stale READ would let the block be emptied under a reader's feet, a stale
-// DESTROY would start that early, and a stale WRITE would hand out an old
-// value.
+// spare slot and taken again. Its `written` and `read` flags must have been
+// reset: a stale READ would let the block be retired under a reader's feet,
+// and a stale WRITE would hand out an old value.
 
 #[test]
 fn a_recycled_block_is_freed_before_a_slot_is_written() {
