@@ -6,8 +6,9 @@
 //! descend from Dmitry Vyukov's bounded MPMC queue
 //! (<https://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue>).
 //! Positions count up for ever; instead of wrapping around a ring, every lap of
-//! positions gets a block of its own, and a block is given up as soon as all
-//! of its slots have been read. The code and comments here are our own.
+//! positions gets a block of its own, and a block is given up once all of
+//! its slots have been read (at once, or at the next block's retire: see
+//! [`List::retire`]). The code and comments here are our own.
 //! Four choices differ from those sources: the first block is allocated by
 //! [`List::new`] (so no push ever races to install it and no pointer is ever
 //! null); the claim CASes carry only the orderings this crate's park
