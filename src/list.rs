@@ -525,7 +525,19 @@ impl<T> List<T> {
         if !self.limbo.load(Ordering::Relaxed).is_null() {
             self.retry_limbo();
         }
-        // SAFETY: see `# Safety`; only we can recycle or free it.
+        // SAFETY: see `# Safety`.
+        unsafe { self.settle(block) };
+    }
+
+    /// Recycles a retired block if every slot has been read, else puts it
+    /// in limbo.
+    ///
+    /// # Safety
+    /// `block` is alive, head has left it, its last slot's reader is done
+    /// with it, and the caller owns it (took it from limbo or is retiring
+    /// it): nobody else recycles, frees or pushes it.
+    unsafe fn settle(&self, block: *mut Block<T>) {
+        // SAFETY: alive and ours (see `# Safety`).
         if unsafe { Block::all_read(block) } {
             // SAFETY: every slot has been read and its reader is done with
             // the block (the last slot's: the caller's contract), producers
@@ -533,7 +545,7 @@ impl<T> List<T> {
             // so nobody else can reach it.
             unsafe { Block::recycle(block, &self.spare) };
         } else {
-            // SAFETY: as for this function: alive, head has left it.
+            // SAFETY: alive, head has left it, ours until pushed.
             unsafe { self.push_limbo(block) };
         }
     }
@@ -549,15 +561,9 @@ impl<T> List<T> {
             // SAFETY: a block in limbo is alive until its last retire, and
             // the swap made the chain ours alone.
             let next = unsafe { (*block).next.load(Ordering::Relaxed) };
-            // SAFETY: as above; each block in limbo passed `retire`'s
-            // contract, so recycling or re-pushing it does too.
-            unsafe {
-                if Block::all_read(block) {
-                    Block::recycle(block, &self.spare);
-                } else {
-                    self.push_limbo(block);
-                }
-            }
+            // SAFETY: each block in limbo met `retire`'s contract when it
+            // was pushed, and the swap made it ours: `settle`'s contract.
+            unsafe { self.settle(block) };
             block = next;
         }
     }
