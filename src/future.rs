@@ -134,9 +134,7 @@ impl<'a, T> Recv<'a, T> {
 
     #[inline]
     fn poll_with(&mut self, wait: Wait<'_, '_>) -> Poll<Result<T, RecvError>> {
-        self.chan
-            .poll_recv(&mut self.ticket, wait)
-            .map(|r| r.map_err(|()| RecvError))
+        self.chan.poll_recv(&mut self.ticket, wait)
     }
 
     /// Blocks the current thread until a message arrives or the channel is

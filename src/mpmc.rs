@@ -782,9 +782,7 @@ impl<T> Stream for Receiver<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.chan
-            .poll_recv(&mut this.ticket, Wait::Task(cx))
-            .map(Result::ok)
+        this.chan.poll_recv(&mut this.ticket, Wait::Task(cx))
     }
 }
 
