@@ -442,8 +442,8 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// Gives back the ticket of a wait that stops early (a dropped future);
     /// a notification it had consumed passes on to the next waiter in line.
     ///
-    /// Inlined, so that the drop of a future that never waited (the common
-    /// case) costs one test, and the drop of its empty ticket folds away.
+    /// Inlined, with the leave out of line and cold: the drop of a future
+    /// that never waited (the common case) only tests its ticket here.
     #[inline]
     pub(crate) fn cancel(&self, line: Line, ticket: &mut Option<Ticket>) {
         if ticket.is_some() {
