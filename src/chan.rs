@@ -294,7 +294,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// Building the caller's own output type here, instead of mapping a
     /// `Result<T, ()>` afterwards, saves the message a copy per layer: with
     /// the map, a 64-byte message was copied eight times between the slot
-    /// and `Recv::poll`'s return value.
+    /// and `Recv::poll`'s return value (six now, read off the disassembly).
     #[inline]
     pub(crate) fn poll_recv<R: Received<T>>(
         &self,
