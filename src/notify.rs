@@ -480,7 +480,10 @@ mod tests {
         assert!(poll(&w, &mut a).is_pending());
         w.notify_one();
         assert!(poll(&w, &mut a).is_ready());
-        assert!(a.is_none(), "a fired ticket is spent by the poll that saw it");
+        assert!(
+            a.is_none(),
+            "a fired ticket is spent by the poll that saw it"
+        );
     }
 
     #[test]
