@@ -208,6 +208,67 @@ fn cancelled_notified_senders_pass_notifications_down_a_chain() {
     }
 }
 
+/// A 64-byte message. On a multi-thread runtime a task waiting on a channel
+/// of these joins the waiters on its first poll instead of yielding first,
+/// so a cancelled waiter may hold a listener after one poll.
+type Wide = [u64; 8];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_joined_on_its_first_poll_passes_a_cancelled_notification_on() {
+    let (tx, rx) = bounded::<Wide>(64);
+    let mut first = Polled::new(rx.recv());
+    assert!(first.poll().is_pending());
+    assert!(
+        format!("{rx:?}").contains("waiting_receivers: 1"),
+        "one poll should have joined the waiters: {rx:?}"
+    );
+    let waiters = vec![first, Polled::new(rx.recv())];
+    let got = cancelled_notifications_reach_the_remaining_waiters(waiters, 1, || {
+        tx.try_send([7; 8]).unwrap();
+    });
+    assert_eq!(got, [Ok([7; 8])]);
+    assert!(format!("{rx:?}").contains("waiting_receivers: 0"), "{rx:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_that_joined_on_its_first_poll_passes_a_cancelled_notification_on() {
+    let (tx, rx) = bounded::<Wide>(16);
+    for m in 0..16 {
+        tx.try_send([m; 8]).unwrap();
+    }
+    let waiters = vec![
+        Polled::new(tx.send([100; 8])),
+        Polled::new(tx.send([101; 8])),
+    ];
+    let got = cancelled_notifications_reach_the_remaining_waiters(waiters, 1, || {
+        assert_eq!(rx.try_recv(), Ok([0; 8]));
+    });
+    assert!(got[0].is_ok());
+    let mut rest = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        rest.push(m[0]);
+    }
+    assert_eq!(rest.len(), 16, "{rest:?}");
+    assert_eq!(rest[..15], (1..16).collect::<Vec<_>>()[..]);
+    assert!(rest[15] == 100 || rest[15] == 101, "{rest:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wide_messages_between_tasks_all_arrive_in_order() {
+    let n = scaled(50_000) as u64;
+    let (tx, rx) = bounded::<Wide>(64);
+    let producer = tokio::spawn(async move {
+        for i in 0..n {
+            tx.send([i; 8]).await.unwrap();
+        }
+    });
+    for i in 0..n {
+        assert_eq!(rx.recv().await, Ok([i; 8]));
+    }
+    producer.await.unwrap();
+    assert!(rx.recv().await.is_err());
+}
+
 // ---------------------------------------------------------------- under load
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
