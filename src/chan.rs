@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use crate::notify::{Ticket, Waiters};
 use crate::queue::{PopError, PushError, Queue};
-use crate::sync::{spin_hint, AtomicUsize, Backoff, Ordering};
+use crate::sync::{AtomicUsize, Backoff, Ordering};
 
 /// The state every handle of one channel shares (behind an `Arc`).
 pub(crate) struct Chan<T, Q> {
@@ -53,75 +53,31 @@ pub(crate) enum Line {
 /// multiplies the interleavings to explore.
 const THREAD_SPIN_STEPS: u32 = if cfg!(loom) { 0 } else { 11 };
 
-/// Channels of at most this capacity let a task on a multi-thread runtime
-/// spin briefly before it yields. With so few slots the two sides move in
-/// lockstep and a wait usually ends within one operation of a peer running
-/// on another worker; with more slots, a full or empty channel means one
-/// side is slower for a while, and a spinning task only holds up the tasks
-/// queued behind it on its worker (measured: capacity 1 and ping-pong gain,
-/// capacity 16 and up lose). crossfire draws the same line.
-const SPIN_TASKS_UP_TO: usize = 8;
-
-/// Such a task retries this many times, [`TASK_SPIN_HINTS`] spin hints
-/// apart: 128 hints in all, about 3 µs on the 2-core AMD EPYC this was
-/// measured on. Retrying often rather than backing off exponentially catches
-/// a peer's hand-off sooner: ping-pong 8B 384 -> 309 ns and 64B 470 -> 378
-/// ns per round trip against doubling steps of the same total.
-const TASK_SPIN_TRIES: u32 = 64;
-
-/// Spin hints between two tries of a spinning task.
-const TASK_SPIN_HINTS: u32 = 2;
-
-/// After a spin that found nothing, the next this-many task waits on the
-/// same thread skip spinning; each further empty spin doubles the count (up
-/// to [`TASK_SPIN_SKIP_MAX`]), a successful one resets it. A spin comes up
-/// empty when the peer task waits in this worker's own queue, where spinning
-/// only delays it: measured on a one-worker runtime, capacity 1, spinning
-/// every time cost 7000 ns per message against 157 without spinning.
-const TASK_SPIN_SKIP: u32 = 16;
-
-/// The most waits skipped after a run of empty spins: an empty spin then
-/// costs at most 3 µs / 1024, about 3 ns, per wait.
-const TASK_SPIN_SKIP_MAX: u32 = 1024;
+/// Channels of at most this capacity always make a waiting task yield
+/// before it joins the waiters (see [`Chan::joins_at_once`]): so few slots
+/// fill or empty within one turn of the other side, so no run builds up
+/// while a task sleeps, and the yield is the cheaper wait. Measured on a
+/// multi-thread runtime, capacity 1, 64-byte messages: 233 ns per message
+/// yielding, 398 joining at once.
+///
+/// Tasks used to spin here for about 3 µs before they yielded, which paid
+/// when it was measured; measured again after later changes to the park
+/// path, spinning cost more than it saved (SPSC capacity 1 289 -> 216 ns per
+/// message for 8 bytes and 328 -> 233 for 64 without it, ping-pong the same
+/// or better; 7-9 processes alternated), so tasks no longer spin.
+const YIELD_UP_TO: usize = 8;
 
 /// Messages larger than this many bytes make a waiting task on a
 /// multi-thread runtime skip step 2's yield and join the waiters at once
 /// (see [`Chan::joins_at_once`]).
 const JOIN_AT_ONCE_ABOVE_BYTES: usize = 16;
 
-/// [`Chan::park`]'s spin for a task (see [`SPIN_TASKS_UP_TO`]): retries
-/// `attempt`, unless spins on this thread have lately come up empty.
-fn spin_task<R>(attempt: &mut impl FnMut() -> Option<R>) -> Option<R> {
-    thread_local! {
-        /// (waits still to skip, the skip after the next empty spin)
-        static SKIP: std::cell::Cell<(u32, u32)> =
-            const { std::cell::Cell::new((0, TASK_SPIN_SKIP)) };
-    }
-    let (skip, next) = SKIP.with(std::cell::Cell::get);
-    if skip > 0 {
-        SKIP.with(|s| s.set((skip - 1, next)));
-        return None;
-    }
-    for _ in 0..TASK_SPIN_TRIES {
-        for _ in 0..TASK_SPIN_HINTS {
-            spin_hint();
-        }
-        if let Some(done) = attempt() {
-            if next != TASK_SPIN_SKIP {
-                SKIP.with(|s| s.set((0, TASK_SPIN_SKIP)));
-            }
-            return Some(done);
-        }
-    }
-    SKIP.with(|s| s.set((next, (next * 2).min(TASK_SPIN_SKIP_MAX))));
-    None
-}
-
 /// Whether this thread runs inside a multi-thread Tokio runtime with more
 /// than one worker (one of its workers, or a thread in its `block_on`):
-/// with a single worker, a spinning task only ever delays its peer. Asked
-/// once per thread, as a worker never changes runtime; a thread that first
-/// asks elsewhere keeps `false`, which only means it never spins.
+/// with a single worker, a task's peer runs on the same thread, and a yield
+/// is what lets it run. Asked once per thread, as a worker never changes
+/// runtime; a thread that first asks elsewhere keeps `false`, which only
+/// means its tasks always yield first.
 fn on_multi_thread_runtime() -> bool {
     thread_local! {
         static MT: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
@@ -188,18 +144,10 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         }
     }
 
-    /// Whether a waiting task spins before it yields: a small channel, on a
-    /// multi-thread runtime (see [`SPIN_TASKS_UP_TO`]); never under loom.
-    fn spins_tasks(&self) -> bool {
-        !cfg!(loom)
-            && matches!(self.queue.capacity(), Some(cap) if cap <= SPIN_TASKS_UP_TO)
-            && on_multi_thread_runtime()
-    }
-
     /// Whether a waiting task skips step 2's yield and joins the waiters
-    /// at once: on a multi-thread runtime, when several handles share a
-    /// side or messages are larger than [`JOIN_AT_ONCE_ABOVE_BYTES`]. A
-    /// task that spun (see [`Chan::spins_tasks`]) still yields.
+    /// at once: on a multi-thread runtime, on a channel of more than
+    /// [`YIELD_UP_TO`] slots (or an unbounded one), when several handles
+    /// share a side or messages are larger than [`JOIN_AT_ONCE_ABOVE_BYTES`].
     ///
     /// The yield keeps a waiting receiver hot: it finds the next message a
     /// moment later and takes it, so producer and consumer move in
@@ -212,12 +160,12 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// cores): SPSC capacity 1024 64B 115 -> 55, MPMC 4x4 8B 135 -> 63,
     /// MPSC 64 producers 8B 50 -> 42, MPSC 4 8B 38 -> 35; the one loss is
     /// MPSC 4 64B, 66 -> 70. SPSC 8B keeps the yield: parking at once
-    /// cost it 8-70% (capacity 16 most), and after a spin 24% at capacity 1
-    /// and 78% in ping-pong.
+    /// cost it 8-70% (capacity 16 most).
     fn joins_at_once(&self) -> bool {
         (std::mem::size_of::<T>() > JOIN_AT_ONCE_ABOVE_BYTES
             || self.senders.load(Ordering::Relaxed) > 1
             || self.receivers.load(Ordering::Relaxed) > 1)
+            && self.queue.capacity().is_none_or(|cap| cap > YIELD_UP_TO)
             && on_multi_thread_runtime()
     }
 
@@ -372,12 +320,11 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// 2. on the first failure, give the other side a moment before paying
     ///    for a listener: a task yields once to its executor (on a
     ///    current-thread runtime the peer task runs meanwhile; measured, this
-    ///    beats spinning, which only burns the thread the peer needs; on a
-    ///    multi-thread runtime a task waiting on a channel of at most
-    ///    [`SPIN_TASKS_UP_TO`] slots first spins, retrying, and on a larger
-    ///    one where [`Chan::joins_at_once`] holds, the task skips the yield
-    ///    and goes on to 3), and a thread spins, retrying, then yields its
-    ///    core a few times;
+    ///    beats spinning, which only burns the thread the peer needs, and on
+    ///    a multi-thread runtime too (see [`YIELD_UP_TO`]), except where
+    ///    [`Chan::joins_at_once`] holds: then the task goes on to 3 at
+    ///    once), and a thread spins, retrying, then yields its core a few
+    ///    times;
     /// 3. on the next failure, join the waiters (register a listener, count
     ///    it);
     /// 4. try again: a push or pop that happened between 1 and 3 did not see
@@ -427,11 +374,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
             match (ticket.take(), &mut wait) {
                 // Step 2.
                 (None, Wait::Task(cx)) => {
-                    if self.spins_tasks() {
-                        if let Some(done) = spin_task(&mut attempt) {
-                            return Poll::Ready(done);
-                        }
-                    } else if self.joins_at_once() {
+                    if self.joins_at_once() {
                         *ticket = Some(waiters.join());
                         continue;
                     }
@@ -683,14 +626,14 @@ mod tests {
         }));
         assert!(
             !on_a_worker_of(1),
-            "one worker: a spin only delays the peer"
+            "one worker: the peer runs on this thread, so the task must yield"
         );
         assert!(on_a_worker_of(2));
     }
 
     #[test]
-    fn tasks_spin_only_on_small_channels_in_a_multi_thread_runtime() {
-        let spins = |chan: Chan<u8, crate::queue::Flavor<u8>>| {
+    fn tasks_join_at_once_only_on_larger_shared_or_wide_channels_on_a_multi_thread_runtime() {
+        fn joins<T: Send + 'static>(chan: Chan<T, crate::queue::Flavor<T>>) -> (bool, bool) {
             on_fresh_thread(move || {
                 let rt = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
@@ -700,47 +643,39 @@ mod tests {
                 let on_worker = {
                     let chan = chan.clone();
                     rt.block_on(
-                        async move { tokio::spawn(async move { chan.spins_tasks() }).await },
+                        async move { tokio::spawn(async move { chan.joins_at_once() }).await },
                     )
                 };
-                (on_worker.unwrap(), chan.spins_tasks())
+                (on_worker.unwrap(), chan.joins_at_once())
             })
-        };
-        let bounded = |cap| Chan::new(crate::queue::Flavor::Bounded(Ring::new(cap, "test")));
-        assert_eq!(spins(bounded(1)), (true, false));
-        assert_eq!(spins(bounded(SPIN_TASKS_UP_TO)), (true, false));
-        assert_eq!(spins(bounded(SPIN_TASKS_UP_TO + 1)), (false, false));
-        let unbounded = Chan::new(crate::queue::Flavor::Unbounded(List::new()));
-        assert_eq!(spins(unbounded), (false, false));
-    }
-
-    #[test]
-    fn empty_spins_back_off_and_a_successful_one_resets() {
-        on_fresh_thread(|| {
-            let tries = std::cell::Cell::new(0u32);
-            // One wait: how many times it tried, and whether it got through.
-            let wait = |succeed_on: Option<u32>| {
-                tries.set(0);
-                let done = spin_task(&mut || {
-                    tries.set(tries.get() + 1);
-                    (Some(tries.get()) == succeed_on).then_some(())
-                });
-                (tries.get(), done.is_some())
-            };
-            assert_eq!(wait(None), (TASK_SPIN_TRIES, false));
-            for _ in 0..TASK_SPIN_SKIP {
-                assert_eq!(wait(None), (0, false), "skipped after an empty spin");
-            }
-            assert_eq!(wait(None), (TASK_SPIN_TRIES, false));
-            for _ in 0..2 * TASK_SPIN_SKIP {
-                assert_eq!(wait(None), (0, false), "the skip doubles");
-            }
-            assert_eq!(wait(Some(3)), (3, true));
-            assert_eq!(wait(None), (TASK_SPIN_TRIES, false));
-            for _ in 0..TASK_SPIN_SKIP {
-                assert_eq!(wait(None), (0, false), "a success reset the skip");
-            }
-            assert_eq!(wait(Some(1)), (1, true));
-        });
+        }
+        fn bounded<T>(cap: usize) -> Chan<T, crate::queue::Flavor<T>> {
+            Chan::new(crate::queue::Flavor::Bounded(Ring::new(cap, "test")))
+        }
+        fn unbounded<T>() -> Chan<T, crate::queue::Flavor<T>> {
+            Chan::new(crate::queue::Flavor::Unbounded(List::new()))
+        }
+        type Wide = [u8; JOIN_AT_ONCE_ABOVE_BYTES + 1];
+        type Narrow = [u8; JOIN_AT_ONCE_ABOVE_BYTES];
+        // One sender, one receiver, narrow messages: always yield first.
+        assert_eq!(joins(bounded::<Narrow>(1024)), (false, false));
+        assert_eq!(joins(unbounded::<Narrow>()), (false, false));
+        // Wide messages: join at once on a worker, above YIELD_UP_TO slots.
+        assert_eq!(joins(bounded::<Wide>(YIELD_UP_TO + 1)), (true, false));
+        assert_eq!(joins(bounded::<Wide>(YIELD_UP_TO)), (false, false));
+        assert_eq!(joins(bounded::<Wide>(1)), (false, false));
+        assert_eq!(joins(unbounded::<Wide>()), (true, false));
+        // Several handles on either side count as much as a wide message.
+        for side in [Side::Send, Side::Recv] {
+            let chan = bounded::<u8>(YIELD_UP_TO + 1);
+            chan.acquire(side);
+            assert_eq!(joins(chan), (true, false), "{side:?}");
+            let chan = unbounded::<u8>();
+            chan.acquire(side);
+            assert_eq!(joins(chan), (true, false), "{side:?}");
+            let chan = bounded::<u8>(YIELD_UP_TO);
+            chan.acquire(side);
+            assert_eq!(joins(chan), (false, false), "{side:?}");
+        }
     }
 }
