@@ -12,8 +12,9 @@
 //! Rows: every 8-byte row (including the unbounded rows and the batch rows,
 //! here with batches of 1, 32 and 256 beside single `send`/`recv`), plus
 //! 64-byte SPSC and 4-producer MPSC on the multi-thread runtime
-//! (`RINGCHAN_RACE_FULL=1`: every row of the criterion suite). Peers take turns inside each round so a noisy neighbour hurts
-//! everyone alike; each row starts with one untimed warm-up run per peer.
+//! (`RINGCHAN_RACE_FULL=1`: every row of the criterion suite). Peers take
+//! turns inside each round so a noisy neighbour hurts everyone alike; each
+//! row starts with one untimed warm-up run per peer.
 //! `RINGCHAN_RACE_ROUNDS` (default 5) sets the rounds; the other knobs are in
 //! `benches/common/mod.rs`. A `-` means the channel cannot play that row.
 
