@@ -15,7 +15,9 @@
 //! (`RINGCHAN_RACE_FULL=1`: every row of the criterion suite). Peers take
 //! turns inside each round so a noisy neighbour hurts everyone alike; each
 //! row starts with one untimed warm-up run per peer.
-//! `RINGCHAN_RACE_ROUNDS` (default 5) sets the rounds; the other knobs are in
+//! `RINGCHAN_RACE_ROUNDS` (default 5) sets the rounds; `RINGCHAN_RACE_ROWS`
+//! (comma-separated substrings, e.g. `batch,pingpong`) keeps only the rows
+//! whose name contains one of them; the other knobs are in
 //! `benches/common/mod.rs`. A `-` means the channel cannot play that row.
 
 #[allow(dead_code)] // each target uses a different part of the shared code
@@ -52,12 +54,23 @@ fn main() {
     }
     let rounds: usize = var("RINGCHAN_RACE_ROUNDS", 5);
     let full: bool = var("RINGCHAN_RACE_FULL", 0u8) != 0;
+    let only: Vec<String> = std::env::var("RINGCHAN_RACE_ROWS")
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+        .unwrap_or_default();
+    let picked = |s: &Scenario| {
+        let name = s.to_string();
+        only.is_empty() || only.iter().any(|o| name.contains(o.as_str()))
+    };
     let bench = Bench::new(&cfg);
     let started = Instant::now();
 
     // One line per row: ns per message for each of `cfg.peers`.
     let mut lines: Vec<(Scenario, Vec<Option<f64>>)> = Vec::new();
-    for row in cfg.scenarios().into_iter().filter(|s| full || in_race(s)) {
+    for row in cfg
+        .scenarios()
+        .into_iter()
+        .filter(|s| (full || in_race(s)) && picked(s))
+    {
         let players: Vec<Peer> = cfg
             .peers
             .iter()

@@ -128,3 +128,69 @@ fn close_races_push() {
         assert_eq!(ring.pop(), Err(PopError::Closed));
     });
 }
+
+/// The batch paths: one producer moves `per` values in with `push_many`
+/// (at most two attempts, so the model stays finite) while a consumer takes
+/// runs with `pop_many` and the main thread single values with `pop`. The
+/// ring starts one slot before the end of its slot array, so runs straddle
+/// the wrap of the index (and, near `usize::MAX`, of the lap). Every value
+/// sent comes out exactly once, each consumer sees them in order, and what
+/// `push_many` did not send stays in its vector, in order.
+fn batch_model(cap: usize, per: usize, limit: usize, preemptions: usize) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemptions);
+    builder.check(move || {
+        let ring = Arc::new(near_wrap(cap));
+        for _ in 0..cap - 1 {
+            ring.push((9, 9)).unwrap();
+            assert_eq!(ring.pop(), Ok((9, 9)));
+        }
+        let pusher = {
+            let ring = ring.clone();
+            thread::spawn(move || {
+                let mut src: Vec<_> = (0..per).map(|i| (0, i)).collect();
+                for _ in 0..2 {
+                    match ring.push_many(&mut src) {
+                        Ok(_) | Err(PushError::Full(())) => {}
+                        Err(PushError::Closed(())) => panic!("closed"),
+                    }
+                }
+                let sent = per - src.len();
+                assert_eq!(src, (sent..per).map(|i| (0, i)).collect::<Vec<_>>());
+                sent
+            })
+        };
+        let taker = {
+            let ring = ring.clone();
+            thread::spawn(move || {
+                let mut out = Vec::new();
+                let _ = ring.pop_many(&mut out, limit);
+                out
+            })
+        };
+        let mine: Vec<_> = ring.pop().ok().into_iter().collect();
+        let sent = pusher.join().unwrap();
+        let taken = taker.join().unwrap();
+        let mut rest = Vec::new();
+        while ring.pop_many(&mut rest, limit).is_ok() {}
+        for got in [&mine, &taken, &rest] {
+            assert!(
+                got.windows(2).all(|w| w[0].1 < w[1].1),
+                "reordered: {got:?}"
+            );
+        }
+        let mut all = [mine, taken, rest].concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..sent).map(|i| (0, i)).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn batches_race_single_ops_cap2() {
+    batch_model(2, 3, 2, 3);
+}
+
+#[test]
+fn batches_race_single_ops_cap3() {
+    batch_model(3, 4, 3, 3);
+}
