@@ -6,8 +6,8 @@ mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::DropLog;
-use ringchan::{bounded, SendError, TrySendError};
+use common::{DropLog, Tracked};
+use ringchan::{bounded, unbounded, Receiver, SendError, Sender, TrySendError};
 
 const CAPACITIES: [usize; 4] = [1, 2, 3, 7];
 
@@ -198,4 +198,91 @@ fn zero_sized_messages_are_counted_and_dropped_once() {
         4,
         "two buffered messages left to drop"
     );
+}
+
+/// Messages per block of the unbounded list, plus one: offsets and lengths
+/// around it put the buffered messages across block boundaries.
+const BLOCK: usize = 32;
+
+#[test]
+fn unbounded_buffered_messages_are_dropped_once_when_the_channel_goes_away() {
+    // Under Miri, fewer offsets (each case allocates and frees blocks).
+    let offsets: &[usize] = if cfg!(miri) {
+        &[0, BLOCK - 1, BLOCK]
+    } else {
+        &[0, 1, BLOCK - 2, BLOCK - 1, BLOCK, 2 * BLOCK + 5]
+    };
+    for &offset in offsets {
+        for buffered in [0, 1, BLOCK - 1, BLOCK, 2 * BLOCK + 3] {
+            for last in [LastHandle::Sender, LastHandle::Receiver] {
+                let log = DropLog::new(offset + buffered);
+                let (tx, rx) = unbounded();
+                for id in 0..offset {
+                    tx.try_send(log.item(id)).unwrap();
+                    assert_eq!(rx.try_recv().unwrap().id, id);
+                }
+                for id in offset..offset + buffered {
+                    tx.try_send(log.item(id)).unwrap();
+                }
+                let context = format!("offset {offset}, {buffered} buffered");
+                assert_eq!(log.total(), offset, "{context}: dropped too early");
+                match last {
+                    LastHandle::Sender => drop((rx, tx)),
+                    LastHandle::Receiver => drop((tx, rx)),
+                }
+                for id in 0..offset + buffered {
+                    assert_eq!(log.drops(id), 1, "{context}, {last:?} last: message {id}");
+                }
+            }
+        }
+    }
+}
+
+/// `try_send_many` moves what fits and leaves the rest, undropped and in
+/// order, in the caller's vector; `try_recv_many` appends after what the
+/// vector holds; whatever is still buffered goes with the channel. Bounded
+/// runs start anywhere in the ring (across its wrap), unbounded ones across
+/// block boundaries.
+#[test]
+fn batches_move_each_message_once_and_hand_back_the_rest() {
+    type Make = fn() -> (Sender<Tracked>, Receiver<Tracked>);
+    let flavours: [(&str, Make); 3] = [
+        ("bounded(3)", || bounded(3)),
+        ("bounded(7)", || bounded(7)),
+        ("unbounded", unbounded),
+    ];
+    for (name, make) in flavours {
+        for offset in [0, 1, 2, 5, BLOCK - 1] {
+            let total = offset + 2 * BLOCK;
+            let log = DropLog::new(total + 1);
+            let (tx, rx) = make();
+            for id in 0..offset {
+                tx.try_send(log.item(id)).unwrap();
+                drop(rx.try_recv().unwrap());
+            }
+            let mut src: Vec<Tracked> = (offset..total).map(|id| log.item(id)).collect();
+            let room = tx.capacity().unwrap_or(usize::MAX).min(src.len());
+            let context = format!("{name}, offset {offset}");
+            assert_eq!(tx.try_send_many(&mut src), Ok(room), "{context}");
+            let left: Vec<usize> = src.iter().map(|m| m.id).collect();
+            assert_eq!(
+                left,
+                (offset + room..total).collect::<Vec<_>>(),
+                "{context}"
+            );
+            // Appends after a message the vector already holds.
+            let mut out = vec![log.item(total)];
+            let want = room.min(5);
+            assert_eq!(rx.try_recv_many(&mut out, want), Ok(want), "{context}");
+            let got: Vec<usize> = out.iter().map(|m| m.id).collect();
+            let mut expected = vec![total];
+            expected.extend(offset..offset + want);
+            assert_eq!(got, expected, "{context}");
+            assert_eq!(log.total(), offset, "{context}: dropped too early");
+            drop(out);
+            drop(src);
+            drop((tx, rx));
+            log.assert_each_dropped_once();
+        }
+    }
 }
