@@ -40,11 +40,42 @@ pub trait TryChan: Chan {
     fn try_recv(rx: &mut Self::Rx) -> Option<Self::Item>;
 }
 
-/// Async operations. `recv` gives `None` once every sender is gone and the
-/// buffer is drained.
+/// Async operations: each returns the crate's own future, unwrapped, so a
+/// job awaits it where it is made, as user code does (`tx.send(v).await`).
+/// Wrapping it in an adapter future (an `async fn` taking it by value, or
+/// an `async` block awaiting one made outside) moved it right after it was
+/// built; reading back the fields just written, with wider loads than the
+/// stores that wrote them, stalled every crate on each message (a
+/// store-forwarding stall, the wrapper's copy being most of some rows'
+/// profile): current-thread SPSC 8-byte messages took about twice as long
+/// for ringchan, kanal and tachyonix alike.
 pub trait AsyncChan: TryChan {
-    fn send(tx: &Self::Tx, v: Self::Item) -> impl Future<Output = ()> + Send + '_;
-    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<Self::Item>> + Send + '_;
+    /// [`Sent::check`] the output: panics if the channel closed.
+    fn send(tx: &Self::Tx, v: Self::Item) -> impl Future<Output = impl Sent> + Send + '_;
+    /// [`Received::into_option`] the output: `None` once every sender is
+    /// gone and the buffer is drained.
+    fn recv(rx: &mut Self::Rx) -> impl Future<Output = impl Received<Self::Item>> + Send + '_;
+}
+
+/// What an async send resolves to: `Result<(), _>`, or `()` for a send that
+/// already happened (tokio-shaped unbounded channels send synchronously).
+pub trait Sent {
+    /// Panics if the send failed (the channel closed under the benchmark).
+    fn check(self);
+}
+
+impl<E> Sent for Result<(), E> {
+    #[inline]
+    fn check(self) {
+        if self.is_err() {
+            closed()
+        }
+    }
+}
+
+impl Sent for () {
+    #[inline]
+    fn check(self) {}
 }
 
 /// Async batch operations, for the channels that have a batch API.
@@ -98,17 +129,19 @@ async fn sent<E>(f: impl Future<Output = Result<(), E>>) {
 
 /// What an async receive resolves to: `Result<T, _>` or (tokio, thingbuf)
 /// `Option<T>`.
-trait Received<T> {
+pub trait Received<T> {
     fn into_option(self) -> Option<T>;
 }
 
 impl<T, E> Received<T> for Result<T, E> {
+    #[inline]
     fn into_option(self) -> Option<T> {
         self.ok()
     }
 }
 
 impl<T> Received<T> for Option<T> {
+    #[inline]
     fn into_option(self) -> Option<T> {
         self
     }
@@ -156,14 +189,11 @@ macro_rules! try_ops {
 macro_rules! async_ops {
     ($send:ident, $recv:ident: $($name:ident),+ $(,)?) => {$(
         impl<T: Payload> AsyncChan for $name<T> {
-            fn send(tx: &Self::Tx, v: T) -> impl Future<Output = ()> + Send + '_ {
-                sent(tx.$send(v))
+            fn send(tx: &Self::Tx, v: T) -> impl Future<Output = impl Sent> + Send + '_ {
+                tx.$send(v)
             }
-            fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<T>> + Send + '_ {
-                // The crate's future is made out here so ours holds only it:
-                // crossfire's single-consumer handle is `Send` but not `Sync`.
-                let fut = rx.$recv();
-                async move { fut.await.into_option() }
+            fn recv(rx: &mut Self::Rx) -> impl Future<Output = impl Received<T>> + Send + '_ {
+                rx.$recv()
             }
         }
     )+};
@@ -183,13 +213,10 @@ macro_rules! unbounded_ops {
         }
 
         impl<T: Payload> AsyncChan for $name<T> {
-            fn send(tx: &Self::Tx, v: T) -> impl Future<Output = ()> + Send + '_ {
-                if tx.send(v).is_err() {
-                    closed()
-                }
-                std::future::ready(())
+            fn send(tx: &Self::Tx, v: T) -> impl Future<Output = impl Sent> + Send + '_ {
+                std::future::ready(tx.send(v))
             }
-            fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<T>> + Send + '_ {
+            fn recv(rx: &mut Self::Rx) -> impl Future<Output = impl Received<T>> + Send + '_ {
                 rx.recv()
             }
         }

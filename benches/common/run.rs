@@ -296,7 +296,7 @@ impl AsyncJob for Throughput<'_> {
                 .map(|mut rx| {
                     tokio::spawn(async move {
                         let mut t = Tally::default();
-                        while let Some(v) = C::recv(&mut rx).await {
+                        while let Some(v) = C::recv(&mut rx).await.into_option() {
                             t.add(&v);
                         }
                         t
@@ -308,7 +308,7 @@ impl AsyncJob for Throughput<'_> {
                 .map(|tx| {
                     tokio::spawn(async move {
                         for i in 0..per {
-                            C::send(&tx, C::Item::new(i)).await;
+                            C::send(&tx, C::Item::new(i)).await.check();
                         }
                     })
                 })
@@ -346,7 +346,7 @@ impl BatchJob for Batches<'_> {
             let consumer = tokio::spawn(async move {
                 let mut t = Tally::default();
                 if b == 0 {
-                    while let Some(v) = C::recv(&mut rx).await {
+                    while let Some(v) = C::recv(&mut rx).await.into_option() {
                         t.add(&v);
                     }
                 } else {
@@ -361,7 +361,7 @@ impl BatchJob for Batches<'_> {
             let producer = tokio::spawn(async move {
                 if b == 0 {
                     for i in 0..n {
-                        C::send(&tx, C::Item::new(i)).await;
+                        C::send(&tx, C::Item::new(i)).await.check();
                     }
                 } else {
                     let mut buf = Vec::with_capacity(b);
@@ -398,14 +398,17 @@ impl AsyncJob for PingPong<'_> {
             let (ping_tx, mut ping_rx) = C::pair(1);
             let (pong_tx, mut pong_rx) = C::pair(1);
             let echo = tokio::spawn(async move {
-                while let Some(v) = C::recv(&mut ping_rx).await {
-                    C::send(&pong_tx, v).await;
+                while let Some(v) = C::recv(&mut ping_rx).await.into_option() {
+                    C::send(&pong_tx, v).await.check();
                 }
             });
             let ping = tokio::spawn(async move {
                 for i in 0..n {
-                    C::send(&ping_tx, C::Item::new(i)).await;
-                    let v = C::recv(&mut pong_rx).await.expect("echo task ended early");
+                    C::send(&ping_tx, C::Item::new(i)).await.check();
+                    let v = C::recv(&mut pong_rx)
+                        .await
+                        .into_option()
+                        .expect("echo task ended early");
                     assert_eq!(v.seq(), i, "ping-pong order");
                 }
             });
@@ -528,7 +531,7 @@ impl AsyncJob for Latency<'_> {
             let since = move || epoch.elapsed().as_nanos() as u64;
             let consumer = tokio::spawn(async move {
                 let mut lat = Vec::with_capacity((per * senders) as usize);
-                while let Some(v) = C::recv(&mut rx).await {
+                while let Some(v) = C::recv(&mut rx).await.into_option() {
                     lat.push(since().saturating_sub(v.seq()));
                 }
                 lat
@@ -541,7 +544,7 @@ impl AsyncJob for Latency<'_> {
                         while Instant::now() < due {
                             tokio::task::yield_now().await;
                         }
-                        C::send(&tx, C::Item::new(since())).await;
+                        C::send(&tx, C::Item::new(since())).await.check();
                     }
                 });
             }
