@@ -296,6 +296,69 @@ impl<T> Ring<T> {
         n
     }
 
+    /// `pop`'s loop: the whole protocol, for empty, closed and contended
+    /// cases (and the first try again, which the fast path already lost).
+    #[cold]
+    #[inline(never)]
+    fn pop_slow(&self) -> Result<T, PopError> {
+        let mut backoff = Backoff::default();
+        // Ordering: Relaxed first guess; see `push_or_else`.
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let slot = self.slot(head);
+            // Ordering: Acquire pairs with the producer's Release store of
+            // `head + 1`: its write of the value happens before our read.
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == head.wrapping_add(1) {
+                let new_head = self.next(head);
+                // Ordering: SeqCst on success pairs with the SeqCst head load
+                // of a sender that saw "full" (see `push_or_else`).
+                match self.head.compare_exchange_weak(
+                    head,
+                    new_head,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    // SAFETY: we won the head CAS at `head` after
+                    // Acquire-loading stamp `head + 1`.
+                    Ok(_) => return Ok(unsafe { self.take(head) }),
+                    Err(current) => head = current,
+                }
+            } else if stamp == head {
+                // The slot waits for this lap's producer: empty, unless a
+                // producer has already claimed it and is writing.
+                crate::sync::seqcst_edge();
+                // Ordering: SeqCst pairs with the SeqCst tail CAS in
+                // `push_or_else` and with a receiver's SeqCst RMW on its waiter
+                // count: a receiver that parks after "empty" here cannot miss
+                // a push's wake-up (notify.rs).
+                let tail = self.tail.load(Ordering::SeqCst);
+                if tail & !self.mark_bit == head {
+                    return Err(if tail & self.mark_bit != 0 {
+                        PopError::Closed
+                    } else {
+                        PopError::Empty
+                    });
+                }
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            } else {
+                // Another consumer took this position: catch up.
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// `push`'s loop: full, closed and contended cases.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&self, value: T) -> Result<(), PushError<T>> {
+        self.push_or_else(value, |value, _| {
+            ControlFlow::Break(Err(PushError::Full(value)))
+        })
+    }
+
     /// Debug view of positions and slots; see [`RingState`].
     pub(crate) fn state(&self) -> RingState {
         let head = self.head.load(Ordering::SeqCst);
@@ -323,11 +386,38 @@ impl<T> Ring<T> {
 }
 
 impl<T> Queue<T> for Ring<T> {
+    /// One inline try for the common case (open, the slot at `tail` empty,
+    /// the CAS won); anything else (full, closed, a lost race, a slot still
+    /// being read) goes to the full loop, out of line. Kept apart so that
+    /// the fast path needs few registers and no stack frame to speak of:
+    /// with the loop and its backoff inline, every push paid for saving
+    /// and restoring the registers only the slow path uses.
     #[inline]
     fn push(&self, value: T) -> Result<(), PushError<T>> {
-        self.push_or_else(value, |value, _| {
-            ControlFlow::Break(Err(PushError::Full(value)))
-        })
+        // Ordering: as in `push_or_else`, whose first iteration this is.
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & self.mark_bit == 0 {
+            let slot = self.slot(tail);
+            if slot.stamp.load(Ordering::Acquire) == tail
+                && self
+                    .tail
+                    .compare_exchange_weak(
+                        tail,
+                        self.next(tail),
+                        Ordering::SeqCst,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                // SAFETY: as in `push_or_else`: we won the tail CAS at `tail`
+                // while the stamp read `tail`, so the slot is empty and ours.
+                unsafe { slot.value.with_mut(|v| (*v).write(value)) };
+                // Ordering: Release publishes the value, as in `push_or_else`.
+                slot.stamp.store(tail + 1, Ordering::Release);
+                return Ok(());
+            }
+        }
+        self.push_slow(value)
     }
 
     fn force_push(&self, value: T) -> Result<Option<T>, T> {
@@ -390,55 +480,25 @@ impl<T> Queue<T> for Ring<T> {
         }
     }
 
+    /// One inline try for the common case (the slot at `head` full, the CAS
+    /// won); empty, closed and lost races go to the loop out of line, as
+    /// for `push`.
     #[inline]
     fn pop(&self) -> Result<T, PopError> {
-        let mut backoff = Backoff::default();
-        // Ordering: Relaxed first guess; see `push_or_else`.
-        let mut head = self.head.load(Ordering::Relaxed);
-        loop {
-            let slot = self.slot(head);
-            // Ordering: Acquire pairs with the producer's Release store of
-            // `head + 1`: its write of the value happens before our read.
-            let stamp = slot.stamp.load(Ordering::Acquire);
-            if stamp == head.wrapping_add(1) {
-                let new_head = self.next(head);
-                // Ordering: SeqCst on success pairs with the SeqCst head load
-                // of a sender that saw "full" (see `push_or_else`).
-                match self.head.compare_exchange_weak(
-                    head,
-                    new_head,
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                ) {
-                    // SAFETY: we won the head CAS at `head` after
-                    // Acquire-loading stamp `head + 1`.
-                    Ok(_) => return Ok(unsafe { self.take(head) }),
-                    Err(current) => head = current,
-                }
-            } else if stamp == head {
-                // The slot waits for this lap's producer: empty, unless a
-                // producer has already claimed it and is writing.
-                crate::sync::seqcst_edge();
-                // Ordering: SeqCst pairs with the SeqCst tail CAS in
-                // `push_or_else` and with a receiver's SeqCst RMW on its waiter
-                // count: a receiver that parks after "empty" here cannot miss
-                // a push's wake-up (notify.rs).
-                let tail = self.tail.load(Ordering::SeqCst);
-                if tail & !self.mark_bit == head {
-                    return Err(if tail & self.mark_bit != 0 {
-                        PopError::Closed
-                    } else {
-                        PopError::Empty
-                    });
-                }
-                backoff.snooze();
-                head = self.head.load(Ordering::Relaxed);
-            } else {
-                // Another consumer took this position: catch up.
-                backoff.snooze();
-                head = self.head.load(Ordering::Relaxed);
-            }
+        // Ordering: as in `pop_slow`, whose first iteration this is.
+        let head = self.head.load(Ordering::Relaxed);
+        let slot = self.slot(head);
+        if slot.stamp.load(Ordering::Acquire) == head.wrapping_add(1)
+            && self
+                .head
+                .compare_exchange_weak(head, self.next(head), Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+        {
+            // SAFETY: we won the head CAS at `head` after Acquire-loading
+            // stamp `head + 1`.
+            return Ok(unsafe { self.take(head) });
         }
+        self.pop_slow()
     }
 
     fn pop_many(&self, out: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
