@@ -26,27 +26,39 @@ fn buffered_messages_are_dropped_once_when_the_channel_goes_away() {
         for offset in 0..2 * cap {
             for buffered in 0..=cap {
                 for last in [LastHandle::Sender, LastHandle::Receiver] {
-                    let log = DropLog::new(offset + buffered);
-                    let (tx, rx) = bounded(cap);
-                    for id in 0..offset {
-                        tx.try_send(log.item(id)).unwrap();
-                        assert_eq!(rx.try_recv().unwrap().id, id);
-                    }
-                    for id in offset..offset + buffered {
-                        tx.try_send(log.item(id)).unwrap();
-                    }
                     let context = format!("cap {cap}, offset {offset}, {buffered} buffered");
-                    assert_eq!(log.total(), offset, "{context}: dropped too early");
-                    match last {
-                        LastHandle::Sender => drop((rx, tx)),
-                        LastHandle::Receiver => drop((tx, rx)),
-                    }
-                    for id in 0..offset + buffered {
-                        assert_eq!(log.drops(id), 1, "{context}, {last:?} last: message {id}");
-                    }
+                    buffered_then_torn_down(bounded(cap), offset, buffered, last, &context);
                 }
             }
         }
+    }
+}
+
+/// Sends `offset` messages through `(tx, rx)` and receives them, buffers
+/// `buffered` more, drops both handles (`last` one last), and checks that
+/// every message was dropped exactly once, and none before its time.
+fn buffered_then_torn_down(
+    (tx, rx): (Sender<Tracked>, Receiver<Tracked>),
+    offset: usize,
+    buffered: usize,
+    last: LastHandle,
+    context: &str,
+) {
+    let log = DropLog::new(offset + buffered);
+    for id in 0..offset {
+        tx.try_send(log.item(id)).unwrap();
+        assert_eq!(rx.try_recv().unwrap().id, id);
+    }
+    for id in offset..offset + buffered {
+        tx.try_send(log.item(id)).unwrap();
+    }
+    assert_eq!(log.total(), offset, "{context}: dropped too early");
+    match last {
+        LastHandle::Sender => drop((rx, tx)),
+        LastHandle::Receiver => drop((tx, rx)),
+    }
+    for id in 0..offset + buffered {
+        assert_eq!(log.drops(id), 1, "{context}, {last:?} last: message {id}");
     }
 }
 
@@ -215,24 +227,8 @@ fn unbounded_buffered_messages_are_dropped_once_when_the_channel_goes_away() {
     for &offset in offsets {
         for buffered in [0, 1, BLOCK - 1, BLOCK, 2 * BLOCK + 3] {
             for last in [LastHandle::Sender, LastHandle::Receiver] {
-                let log = DropLog::new(offset + buffered);
-                let (tx, rx) = unbounded();
-                for id in 0..offset {
-                    tx.try_send(log.item(id)).unwrap();
-                    assert_eq!(rx.try_recv().unwrap().id, id);
-                }
-                for id in offset..offset + buffered {
-                    tx.try_send(log.item(id)).unwrap();
-                }
                 let context = format!("offset {offset}, {buffered} buffered");
-                assert_eq!(log.total(), offset, "{context}: dropped too early");
-                match last {
-                    LastHandle::Sender => drop((rx, tx)),
-                    LastHandle::Receiver => drop((tx, rx)),
-                }
-                for id in 0..offset + buffered {
-                    assert_eq!(log.drops(id), 1, "{context}, {last:?} last: message {id}");
-                }
+                buffered_then_torn_down(unbounded(), offset, buffered, last, &context);
             }
         }
     }
