@@ -186,10 +186,7 @@ impl<T> Ring<T> {
                         // read `tail` makes us the only writer of this slot, and
                         // the slot is empty (its last value was read before the
                         // stamp became `tail`).
-                        unsafe { slot.value.with_mut(|v| (*v).write(value)) };
-                        // Ordering: Release publishes the value to the consumer
-                        // that Acquire-loads stamp `tail + 1`.
-                        slot.stamp.store(tail + 1, Ordering::Release);
+                        unsafe { Self::put(slot, tail, value) };
                         return Ok(());
                     }
                     Err(current) => tail = current,
@@ -249,6 +246,25 @@ impl<T> Ring<T> {
         slot.stamp
             .store(pos.wrapping_add(one_lap), Ordering::Release);
         value
+    }
+
+    /// Writes `value` into `slot`, the slot of position `pos`, and publishes
+    /// it to the consumer of `pos` (stamp `pos + 1`): the write half of every
+    /// push, as [`Ring::take_from`] is the read half of every pop.
+    ///
+    /// # Safety
+    /// - the caller owns position `pos`: it won the tail CAS that claimed
+    ///   it (alone, or in a run);
+    /// - the slot is vacant: its last value was read (the caller saw stamp
+    ///   `pos`, Acquire) or moved out by the caller itself (`force_push`).
+    #[inline(always)]
+    unsafe fn put(slot: &Slot<T>, pos: usize, value: T) {
+        // SAFETY: the caller's claim makes it the slot's only writer, and the
+        // slot holds no value to overwrite (see `# Safety`).
+        unsafe { slot.value.with_mut(|v| (*v).write(value)) };
+        // Ordering: Release publishes the value to the consumer that
+        // Acquire-loads stamp `pos + 1`.
+        slot.stamp.store(pos + 1, Ordering::Release);
     }
 
     /// The position `n` steps after `pos` (`n <= cap`): `next` applied `n`
@@ -411,9 +427,7 @@ impl<T> Queue<T> for Ring<T> {
             {
                 // SAFETY: as in `push_or_else`: we won the tail CAS at `tail`
                 // while the stamp read `tail`, so the slot is empty and ours.
-                unsafe { slot.value.with_mut(|v| (*v).write(value)) };
-                // Ordering: Release publishes the value, as in `push_or_else`.
-                slot.stamp.store(tail + 1, Ordering::Release);
+                unsafe { Self::put(slot, tail, value) };
                 return Ok(());
             }
         }
@@ -468,9 +482,7 @@ impl<T> Queue<T> for Ring<T> {
             // SAFETY: we own position `tail` (won the tail CAS) and the slot
             // is vacant: either we just moved its old value out, or its
             // consumer published stamp `tail`.
-            unsafe { slot.value.with_mut(|v| (*v).write(value)) };
-            // Ordering: Release publishes the value, as in a push.
-            slot.stamp.store(tail + 1, Ordering::Release);
+            unsafe { Self::put(slot, tail, value) };
             ControlFlow::Break(Ok(()))
         });
         match pushed {
@@ -617,9 +629,7 @@ impl<T> Queue<T> for Ring<T> {
                         i += 1;
                         // SAFETY: the CAS claimed `pos` while its stamp read
                         // `pos` (empty, its last value already read).
-                        unsafe { slot.value.with_mut(|v| (*v).write(value)) };
-                        // Ordering: Release publishes the value, as in a push.
-                        slot.stamp.store(pos + 1, Ordering::Release);
+                        unsafe { Self::put(slot, pos, value) };
                         true
                     });
                     let rest = src.len() - n;

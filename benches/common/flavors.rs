@@ -120,13 +120,6 @@ fn closed() -> ! {
     panic!("channel closed while the benchmark was still sending")
 }
 
-/// A send future that panics on a closed channel (it never is, in a benchmark).
-async fn sent<E>(f: impl Future<Output = Result<(), E>>) {
-    if f.await.is_err() {
-        closed()
-    }
-}
-
 /// What an async receive resolves to: `Result<T, _>` or (tokio, thingbuf)
 /// `Option<T>`.
 pub trait Received<T> {
