@@ -71,11 +71,22 @@ struct Slot<T> {
 
 impl<T> Slot<T> {
     /// Spins until the producer that claimed this slot has written it.
+    #[inline]
     fn wait_write(&self) {
-        let mut backoff = Backoff::default();
         // Ordering: Acquire pairs with the producer's Release
         // `store(WRITE)` in `write`, so its write of the value happens
         // before our read.
+        if self.written.load(Ordering::Acquire) != WRITE {
+            self.wait_write_slow();
+        }
+    }
+
+    /// The spin of [`Slot::wait_write`], out of line: a consumer rarely
+    /// overtakes the producer of its slot.
+    #[cold]
+    fn wait_write_slow(&self) {
+        let mut backoff = Backoff::default();
+        // Ordering: Acquire, as in `wait_write`.
         while self.written.load(Ordering::Acquire) != WRITE {
             backoff.snooze();
         }
@@ -465,57 +476,75 @@ impl<T> List<T> {
         // The block may be freed from here on; we do not touch it again.
     }
 
-    /// Second half of a pop: moves head onto the next block if we claimed a
-    /// lap's last slot, waits for the value, reads it and frees the block
-    /// (or our share of freeing it).
+    /// Second half of a pop: waits for the value and reads it. A lap's last
+    /// slot goes to [`List::read_last`], which also moves head onto the next
+    /// block and frees this one (or does its share of freeing it); kept out
+    /// of line so that this, inlined into every pop, stays small.
     ///
     /// # Safety
     /// - This thread's CAS just moved head from `{lap, offset}` (with
     ///   `offset < BLOCK_CAP`) to `new_head`, and `block` is the block of
     ///   `lap`.
+    #[inline]
     unsafe fn read(&self, block: *mut Block<T>, offset: usize, new_head: usize) -> T {
         if offset + 1 == BLOCK_CAP {
-            // Head is now on the bridge and every other pop waits there until
-            // we step it onto the next block.
-            // SAFETY: only the reader of the last slot (us) can start freeing
-            // `block`, so it is alive.
-            let next = unsafe { (*block).wait_next() };
-            let mut next_index = (new_head & !MARK).wrapping_add(ONE);
-            // If `next` has a successor, tail has left `next`'s lap too.
-            // Ordering: Acquire pairs with the Release store of that
-            // successor in `write`, made after tail left `next`'s lap: pops
-            // that trust the mark without loading tail, and `len`, then see
-            // tail beyond every slot of `next`.
-            // SAFETY: `next` is alive: head has not passed it yet.
-            if !unsafe { (*next).next.load(Ordering::Acquire) }.is_null() {
-                next_index |= MARK;
-            }
-            // Ordering: Release pairs with the Acquire loads of `head.block`
-            // in `pop`: our claim of this lap's last slot happens before
-            // anything a consumer does after seeing `next` there.
-            self.head.block.store(next, Ordering::Release);
-            // Ordering: Release pairs with the Acquire loads of `head.index`
-            // in `pop`: a consumer that reads {lap+1, ..} then reads `next`.
-            self.head.index.store(next_index, Ordering::Release);
+            // SAFETY: the caller's contract, passed on; `offset` is the
+            // lap's last slot.
+            return unsafe { self.read_last(block, new_head) };
         }
-        // SAFETY: `block` cannot be freed before this slot's READ (or, for
-        // the last slot, before we free it ourselves below).
+        // SAFETY: `block` cannot be freed before this slot's READ.
         let slot = unsafe { &(*block).slots[offset] };
         slot.wait_write();
         // SAFETY: our head CAS gave us position {lap, offset}: nobody else
         // reads this slot, and `wait_write` saw WRITE with Acquire, so the
         // value is initialised and its write happened before this read.
         let value = unsafe { slot.value.with_mut(|v| v.read().assume_init()) };
-        if offset + 1 == BLOCK_CAP {
-            // SAFETY: head is on `next` now; we read the last slot and are
-            // done with the block; only the last slot's reader retires it.
-            unsafe { self.retire(block) };
-        } else {
-            // Ordering: Release pairs with the Acquire load in
-            // `Block::all_read`: our read of the value happens before the
-            // block is reused or freed. The block may go from here on.
-            slot.read.store(READ, Ordering::Release);
+        // Ordering: Release pairs with the Acquire load in
+        // `Block::all_read`: our read of the value happens before the
+        // block is reused or freed. The block may go from here on.
+        slot.read.store(READ, Ordering::Release);
+        value
+    }
+
+    /// [`List::read`] of a lap's last slot, out of line (once per
+    /// [`BLOCK_CAP`] pops): moves head onto the next block, reads the value
+    /// and retires the block.
+    ///
+    /// # Safety
+    /// As for [`List::read`], with `offset == BLOCK_CAP - 1`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn read_last(&self, block: *mut Block<T>, new_head: usize) -> T {
+        // Head is now on the bridge and every other pop waits there until
+        // we step it onto the next block.
+        // SAFETY: only the reader of the last slot (us) can start freeing
+        // `block`, so it is alive.
+        let next = unsafe { (*block).wait_next() };
+        let mut next_index = (new_head & !MARK).wrapping_add(ONE);
+        // If `next` has a successor, tail has left `next`'s lap too.
+        // Ordering: Acquire pairs with the Release store of that
+        // successor in `write`, made after tail left `next`'s lap: pops
+        // that trust the mark without loading tail, and `len`, then see
+        // tail beyond every slot of `next`.
+        // SAFETY: `next` is alive: head has not passed it yet.
+        if !unsafe { (*next).next.load(Ordering::Acquire) }.is_null() {
+            next_index |= MARK;
         }
+        // Ordering: Release pairs with the Acquire loads of `head.block`
+        // in `pop`: our claim of this lap's last slot happens before
+        // anything a consumer does after seeing `next` there.
+        self.head.block.store(next, Ordering::Release);
+        // Ordering: Release pairs with the Acquire loads of `head.index`
+        // in `pop`: a consumer that reads {lap+1, ..} then reads `next`.
+        self.head.index.store(next_index, Ordering::Release);
+        // SAFETY: `block` cannot be freed before we free it ourselves below.
+        let slot = unsafe { &(*block).slots[BLOCK_CAP - 1] };
+        slot.wait_write();
+        // SAFETY: as in `read`: the position is ours and WRITE was seen.
+        let value = unsafe { slot.value.with_mut(|v| v.read().assume_init()) };
+        // SAFETY: head is on `next` now; we read the last slot and are
+        // done with the block; only the last slot's reader retires it.
+        unsafe { self.retire(block) };
         value
     }
 
