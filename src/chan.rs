@@ -375,7 +375,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
                 // Step 2.
                 (None, Wait::Task(cx)) => {
                     if self.joins_at_once() {
-                        *ticket = Some(waiters.join());
+                        *ticket = Some(waiters.join(cx.waker()));
                         continue;
                     }
                     *ticket = Some(Ticket::spun());
@@ -389,7 +389,12 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
                     *ticket = Some(Ticket::spun());
                 }
                 // Step 3; the loop makes step 4.
-                (Some(t), _) if t.is_spun() => *ticket = Some(waiters.join()),
+                (Some(t), Wait::Task(cx)) if t.is_spun() => {
+                    *ticket = Some(waiters.join(cx.waker()));
+                }
+                (Some(t), Wait::Thread) if t.is_spun() => {
+                    *ticket = Some(waiters.join(&crate::notify::thread_waker()));
+                }
                 // Step 5.
                 (Some(t), Wait::Thread) => waiters.wait(t),
                 (Some(t), Wait::Task(cx)) => {

@@ -1,6 +1,8 @@
 //! Waiting: an `event_listener::Event` plus a count of the waiters on it that
 //! no notifier has claimed yet, so that nobody pays for a notification when
-//! nobody waits, or when every waiter already has a wake-up on its way.
+//! nobody waits, or when every waiter already has a wake-up on its way; and
+//! in front of the event, one waker slot (the line's first place, see
+//! [`First`]) so that a lone waiter parks without allocating a listener.
 //!
 //! This file knows nothing of queues. The protocol that makes the count safe
 //! to read without a lock lives half here and half in the queue's ordering:
@@ -50,6 +52,16 @@
 //!   waiter behind it: the joins-in-flight term of the invariant;
 //! - `notify_all` (close) wakes everyone without claiming, so `idle` stays
 //!   too high after a close: needless notifications, never a lost one.
+//!
+//! **The first place.** A waiter in [`First`] counts as a listener in all of
+//! the above: it joins (takes the place, then counts itself) before its
+//! re-check, a claim wakes it before anyone in the event's line, and when it
+//! leaves with a wake-up it did not see, it passes that on to the event's
+//! line, as a dropped listener passes its own on. A claim never skips an
+//! unnotified counted waiter in the place for one in the event, so the
+//! event's own passing-on, which cannot reach the place, is never needed
+//! to reach it: a waiter that took the place after a claim looked re-checks
+//! after that claim's operation and sees it.
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -68,6 +80,123 @@ pub(crate) struct Waiters {
     /// On its own cache line: the other side reads it after every
     /// successful operation.
     idle: CachePadded<AtomicUsize>,
+    /// The first waiter's place, taken before the event's line (see
+    /// [`First`]).
+    first: First,
+}
+
+/// One place in a [`Waiters`] line that costs no allocation: a waker slot
+/// under an uncontended lock. Whoever joins while it is free takes it;
+/// everyone else joins the event. An event listener costs an allocation,
+/// a reference count and two trips through the event's lock; with one
+/// waiter per side, as in SPSC and ping-pong, nobody pays that.
+///
+/// It follows the event's rules: a waiter in it is counted in `idle` like
+/// a listener, a notifier that claimed one wakes it before the event, and
+/// a waiter that leaves with a wake-up it did not see passes it on to the
+/// event (as event-listener does when a notified listener is dropped).
+struct First {
+    /// [`FREE`], [`WAITING`] or [`NOTIFIED`]; written only under `slot`'s
+    /// lock, read outside it by notifiers as a hint.
+    state: AtomicUsize,
+    /// The waker of the waiter in the place.
+    slot: one_waiter::Mutex<Option<std::task::Waker>>,
+}
+
+/// Nobody holds the first place.
+const FREE: usize = 0;
+/// A waiter holds the first place and waits for a wake-up.
+const WAITING: usize = 1;
+/// A notifier has taken the waiter's waker and woken it; the place is the
+/// waiter's until it sees that (or leaves).
+const NOTIFIED: usize = 2;
+
+impl First {
+    fn new() -> Self {
+        Self {
+            state: AtomicUsize::new(FREE),
+            slot: one_waiter::Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> one_waiter::MutexGuard<'_, Option<std::task::Waker>> {
+        self.slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes the place for `waker` if it is free.
+    fn take(&self, waker: &std::task::Waker) -> bool {
+        // Ordering: Relaxed: a hint; the lock decides.
+        if self.state.load(Ordering::Relaxed) != FREE {
+            return false;
+        }
+        let mut slot = self.lock();
+        // Ordering: Relaxed: `state` changes only under the lock we hold.
+        if self.state.load(Ordering::Relaxed) != FREE {
+            return false;
+        }
+        *slot = Some(waker.clone());
+        self.state.store(WAITING, Ordering::Relaxed);
+        true
+    }
+
+    /// Wakes the waiter in the place if it waits unnotified; `false` if
+    /// nobody did.
+    fn notify(&self) -> bool {
+        // Ordering: Relaxed: a hint. A waiter whose WAITING we miss here
+        // took the place after our claim's SeqCst load of `idle`; the claim
+        // was for another waiter (or its join is in flight, and its
+        // re-check will see our operation: see the module docs).
+        if self.state.load(Ordering::Relaxed) != WAITING {
+            return false;
+        }
+        let waker = {
+            let mut slot = self.lock();
+            // Ordering: Relaxed: under the lock.
+            if self.state.load(Ordering::Relaxed) != WAITING {
+                return false;
+            }
+            self.state.store(NOTIFIED, Ordering::Relaxed);
+            slot.take()
+        };
+        // Woken outside the lock: a waker that polls at once cannot
+        // deadlock on the slot.
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// The holder gives the place back; `true` if it had been notified.
+    fn release(&self) -> bool {
+        let (waker, notified) = {
+            let mut slot = self.lock();
+            // Ordering: Relaxed: under the lock.
+            let notified = self.state.load(Ordering::Relaxed) == NOTIFIED;
+            self.state.store(FREE, Ordering::Relaxed);
+            (slot.take(), notified)
+        };
+        drop(waker); // outside the lock: a waker's drop may run any code
+        notified
+    }
+
+    /// The holder asks whether it has been notified; if not, it stores
+    /// `waker` (unless the stored one wakes the same task) and waits on.
+    fn poll(&self, waker: &std::task::Waker) -> bool {
+        let mut slot = self.lock();
+        // Ordering: Relaxed: under the lock.
+        if self.state.load(Ordering::Relaxed) == NOTIFIED {
+            self.state.store(FREE, Ordering::Relaxed);
+            *slot = None;
+            return true;
+        }
+        match &*slot {
+            Some(stored) if stored.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+        false
+    }
 }
 
 /// A waiter's progress through the park protocol: it has spun (and, as a
@@ -94,12 +223,26 @@ enum Stage {
     Spun,
     /// In the line, counted. Given back only through [`Ticket::into_listener`].
     Listening(ManuallyDrop<EventListener>),
+    /// In the line's first place ([`First`]), counted.
+    First,
 }
 
 impl Ticket {
     /// A waiter that has spun without success and should join next.
     pub(crate) fn spun() -> Self {
         Self(Stage::Spun)
+    }
+
+    /// Forgets a ticket whose first place has been given back (it holds
+    /// nothing to drop; forgetting it skips the leak check).
+    fn spend(self) {
+        debug_assert!(self.is_first());
+        std::mem::forget(self);
+    }
+
+    /// `true` if the waiter holds its line's first place.
+    fn is_first(&self) -> bool {
+        matches!(self.0, Stage::First)
     }
 
     /// `true` while the waiter has not joined a line yet.
@@ -112,7 +255,7 @@ impl Ticket {
         match std::mem::replace(&mut self.0, Stage::Spun) {
             // The only place a listener leaves its `ManuallyDrop`.
             Stage::Listening(listener) => Some(ManuallyDrop::into_inner(listener)),
-            Stage::Spun => None,
+            Stage::Spun | Stage::First => None,
         }
     }
 }
@@ -122,12 +265,17 @@ impl Ticket {
 #[cfg(debug_assertions)]
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if let Stage::Listening(listener) = std::mem::replace(&mut self.0, Stage::Spun) {
+        let leaked = match std::mem::replace(&mut self.0, Stage::Spun) {
             // Not leaked here: the check should report, not add a leak.
-            drop(ManuallyDrop::into_inner(listener));
-            if !std::thread::panicking() {
-                panic!("ringchan: a waiter's ticket was dropped without being given back");
+            Stage::Listening(listener) => {
+                drop(ManuallyDrop::into_inner(listener));
+                true
             }
+            Stage::First => true,
+            Stage::Spun => false,
+        };
+        if leaked && !std::thread::panicking() {
+            panic!("ringchan: a waiter's ticket was dropped without being given back");
         }
     }
 }
@@ -137,29 +285,45 @@ impl Waiters {
         Self {
             event: Event::new(),
             idle: CachePadded(AtomicUsize::new(0)),
+            first: First::new(),
         }
     }
 
-    /// Registers a listener, then counts it. The caller must re-check its
+    /// Takes the first place for `waker` or, if it is held, registers a
+    /// listener; then counts the waiter. The caller must re-check its
     /// condition after this and before waiting (see the module docs).
+    /// A blocked thread passes [`thread_waker`].
     #[cold]
-    pub(crate) fn join(&self) -> Ticket {
-        let listener = self.event.listen();
+    pub(crate) fn join(&self, waker: &std::task::Waker) -> Ticket {
+        let stage = if self.first.take(waker) {
+            Stage::First
+        } else {
+            Stage::Listening(ManuallyDrop::new(self.event.listen()))
+        };
         // Ordering: SeqCst RMW, the waiter's half of the store-buffering
         // pattern above; pairs with the SeqCst load in `notify_one`.
         self.idle.fetch_add(1, Ordering::SeqCst);
         seqcst_edge();
-        Ticket(Stage::Listening(ManuallyDrop::new(listener)))
+        Ticket(stage)
     }
 
     /// Gives back a ticket that has not seen its notification. A
     /// notification it had received unseen passes on to the next listener
     /// (event-listener does that on drop).
     pub(crate) fn leave(&self, ticket: Ticket) {
-        let Some(listener) = ticket.into_listener() else {
-            return; // never joined, never counted
-        };
-        drop(listener);
+        if ticket.is_first() {
+            ticket.spend();
+            if self.first.release() {
+                // Notified unseen: pass the wake-up on to the event, as a
+                // dropped listener does.
+                self.event.notify(1.additional().relaxed());
+            }
+        } else {
+            let Some(listener) = ticket.into_listener() else {
+                return; // never joined, never counted
+            };
+            drop(listener);
+        }
         // Saturating: a notifier may have claimed this waiter already. The
         // decrement may then take another waiter's count, but the claim's
         // notification reached this listener unseen and dropping it passed
@@ -173,6 +337,16 @@ impl Waiters {
     /// Polls a held ticket; when it fires, clears `slot` (its notifier
     /// already took it off the count).
     pub(crate) fn poll(&self, slot: &mut Option<Ticket>, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(Ticket(Stage::First)) = slot {
+            if !self.first.poll(cx.waker()) {
+                return Poll::Pending;
+            }
+            // Fired: the place is free again; the ticket is spent.
+            if let Some(t) = slot.take() {
+                t.spend();
+            }
+            return Poll::Ready(());
+        }
         if let Some(Ticket(Stage::Listening(listener))) = slot {
             if Pin::new(&mut **listener).poll(cx).is_pending() {
                 return Poll::Pending;
@@ -186,6 +360,14 @@ impl Waiters {
     /// Blocks the thread until the ticket fires (its notifier takes it off
     /// the count).
     pub(crate) fn wait(&self, ticket: Ticket) {
+        if ticket.is_first() {
+            ticket.spend(); // given back when the place fires, below
+            let waker = thread_waker();
+            while !self.first.poll(&waker) {
+                one_waiter::thread::park();
+            }
+            return;
+        }
         if let Some(listener) = ticket.into_listener() {
             listener.wait();
         }
@@ -226,12 +408,19 @@ impl Waiters {
         // even while earlier ones have not run yet. `relaxed`: the count
         // protocol above already orders this after the queue operation, and
         // the event's own lock orders it against `listen`.
-        self.event.notify(idle.min(n).additional().relaxed());
+        let mut n = idle.min(n);
+        if self.first.notify() {
+            n -= 1;
+        }
+        if n != 0 {
+            self.event.notify(n.additional().relaxed());
+        }
     }
 
     /// Wakes every waiter (the channel was closed).
     #[cold]
     pub(crate) fn notify_all(&self) {
+        self.first.notify();
         self.event.notify(usize::MAX);
     }
 
@@ -271,9 +460,15 @@ pub(crate) struct OneWaiter {
 /// The std/loom switch for [`OneWaiter`]'s lock and thread parking.
 pub(crate) mod one_waiter {
     #[cfg(loom)]
-    pub(crate) use loom::{sync::Mutex, thread};
+    pub(crate) use loom::{
+        sync::{Mutex, MutexGuard},
+        thread,
+    };
     #[cfg(not(loom))]
-    pub(crate) use std::{sync::Mutex, thread};
+    pub(crate) use std::{
+        sync::{Mutex, MutexGuard},
+        thread,
+    };
 }
 
 impl OneWaiter {
@@ -389,7 +584,7 @@ mod tests {
 
     /// Two waiters in line (each polled once, so each is registered).
     fn two_in_line(w: &Waiters) -> (Option<Ticket>, Option<Ticket>) {
-        let (mut a, mut b) = (Some(w.join()), Some(w.join()));
+        let (mut a, mut b) = (Some(w.join(Waker::noop())), Some(w.join(Waker::noop())));
         assert!(poll(w, &mut a).is_pending());
         assert!(poll(w, &mut b).is_pending());
         assert_eq!(w.count(), 2);
@@ -414,7 +609,7 @@ mod tests {
     #[test]
     fn notifying_an_already_claimed_line_costs_nothing_and_wakes_nobody_twice() {
         let w = Waiters::new();
-        let mut a = Some(w.join());
+        let mut a = Some(w.join(Waker::noop()));
         assert!(poll(&w, &mut a).is_pending());
         w.notify_one();
         w.notify_one(); // count already 0: skipped
@@ -422,7 +617,7 @@ mod tests {
         assert_eq!(w.count(), 0);
         assert!(poll(&w, &mut a).is_ready());
         // A new waiter is counted and woken as usual.
-        let mut b = Some(w.join());
+        let mut b = Some(w.join(Waker::noop()));
         assert!(poll(&w, &mut b).is_pending());
         w.notify_one();
         assert!(poll(&w, &mut b).is_ready());
@@ -458,25 +653,106 @@ mod tests {
         assert_eq!(w.count(), 0);
         assert!(poll(&w, &mut a).is_ready());
         assert!(poll(&w, &mut b).is_ready());
-        let mut c = Some(w.join());
+        let mut c = Some(w.join(Waker::noop()));
         assert!(poll(&w, &mut c).is_pending(), "no wake-up was banked");
         w.leave(c.unwrap());
     }
 
-    /// The leak check of debug builds: a ticket in line must be given back.
+    /// A waker that counts its wake-ups.
+    struct Count(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn counting() -> (std::sync::Arc<Count>, Waker) {
+        let count = std::sync::Arc::new(Count(std::sync::atomic::AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    fn wakes(c: &Count) -> usize {
+        c.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[test]
+    fn the_first_joiner_takes_the_first_place_and_is_woken_first() {
+        let w = Waiters::new();
+        let (first, first_waker) = counting();
+        let (second, second_waker) = counting();
+        let mut a = Some(w.join(&first_waker));
+        let mut b = Some(w.join(&second_waker));
+        assert!(a.as_ref().unwrap().is_first(), "the place was free");
+        assert!(!b.as_ref().unwrap().is_first(), "the place was taken");
+        assert_eq!(w.count(), 2);
+        w.notify_one();
+        assert_eq!((wakes(&first), wakes(&second)), (1, 0));
+        assert!(w
+            .poll(&mut a, &mut Context::from_waker(&first_waker))
+            .is_ready());
+        // The place is free again: the next joiner takes it, and b (in the
+        // event's line) is still the one the next notification reaches
+        // after it.
+        let (third, third_waker) = counting();
+        let c = w.join(&third_waker);
+        assert!(c.is_first());
+        w.leave(c);
+        assert!(poll(&w, &mut b).is_pending());
+        w.notify_one();
+        assert!(poll(&w, &mut b).is_ready());
+        assert_eq!(wakes(&third), 0);
+        assert_eq!(w.count(), 0);
+    }
+
+    #[test]
+    fn the_first_place_wakes_the_waker_of_the_latest_poll() {
+        let w = Waiters::new();
+        let (old, old_waker) = counting();
+        let (new, new_waker) = counting();
+        let mut a = Some(w.join(&old_waker));
+        assert!(w
+            .poll(&mut a, &mut Context::from_waker(&new_waker))
+            .is_pending());
+        w.notify_one();
+        assert_eq!((wakes(&old), wakes(&new)), (0, 1));
+        assert!(w
+            .poll(&mut a, &mut Context::from_waker(&new_waker))
+            .is_ready());
+    }
+
+    #[test]
+    fn notify_all_wakes_the_first_place_and_the_event_line() {
+        let w = Waiters::new();
+        let (first, first_waker) = counting();
+        let mut a = Some(w.join(&first_waker));
+        let mut b = Some(w.join(Waker::noop()));
+        assert!(poll(&w, &mut b).is_pending());
+        w.notify_all();
+        assert_eq!(wakes(&first), 1);
+        assert!(w
+            .poll(&mut a, &mut Context::from_waker(&first_waker))
+            .is_ready());
+        assert!(poll(&w, &mut b).is_ready());
+    }
+
+    /// The leak check of debug builds: a ticket in line must be given back.    /// The leak check of debug builds: a ticket in line must be given back.
     #[cfg(debug_assertions)]
     #[test]
     #[should_panic(expected = "ticket was dropped without being given back")]
     fn a_ticket_dropped_while_in_line_panics_in_debug_builds() {
         let w = Waiters::new();
-        drop(w.join());
+        drop(w.join(Waker::noop()));
     }
 
     #[test]
     fn a_ticket_that_never_joined_needs_no_giving_back() {
         drop(Ticket::spun());
         let w = Waiters::new();
-        let mut a = Some(w.join());
+        let mut a = Some(w.join(Waker::noop()));
         assert!(poll(&w, &mut a).is_pending());
         w.notify_one();
         assert!(poll(&w, &mut a).is_ready());
@@ -489,7 +765,7 @@ mod tests {
     #[test]
     fn a_blocked_thread_woken_by_its_notifier_leaves_the_count_alone() {
         let w = std::sync::Arc::new(Waiters::new());
-        let (b, mut a) = (w.join(), Some(w.join()));
+        let (b, mut a) = (w.join(Waker::noop()), Some(w.join(Waker::noop())));
         assert!(poll(&w, &mut a).is_pending());
         let waiter = {
             let w = w.clone();

@@ -137,6 +137,53 @@ fn send_await_and_recv_await_pairs_allocate_nothing_on_a_current_thread_runtime(
     });
 }
 
+/// Polls `fut` until it waits in line: the first `Pending` only yields
+/// (the park protocol's step 2), the second one has joined the waiters.
+fn poll_into_line<F: std::future::Future + Unpin>(fut: &mut F) {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(std::pin::Pin::new(&mut *fut).poll(&mut cx).is_pending());
+    assert!(std::pin::Pin::new(&mut *fut).poll(&mut cx).is_pending());
+}
+
+/// Polls a future that has been woken; it must be done.
+fn poll_done<F: std::future::Future + Unpin>(fut: &mut F) -> F::Output {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(fut).poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("a woken waiter did not finish"),
+    }
+}
+
+/// A lone waiter on each side takes its line's first place, which costs no
+/// allocation (a listener of the event behind it costs one per wait).
+#[test]
+fn a_lone_waiting_receiver_or_sender_allocates_nothing() {
+    let (tx, rx) = bounded(1);
+    let wait_for_message = || {
+        let mut recv = rx.recv();
+        poll_into_line(&mut recv);
+        tx.try_send(7u64).unwrap(); // wakes the waiting receiver
+        assert_eq!(poll_done(&mut recv), Ok(7));
+    };
+    let wait_for_room = || {
+        tx.try_send(1).unwrap();
+        let mut send = tx.send(2);
+        poll_into_line(&mut send);
+        assert_eq!(rx.try_recv(), Ok(1)); // wakes the waiting sender
+        assert_eq!(poll_done(&mut send), Ok(()));
+        assert_eq!(rx.try_recv(), Ok(2));
+    };
+    wait_for_message();
+    wait_for_room();
+    let n = allocations_during(|| {
+        for _ in 0..pairs() {
+            wait_for_message();
+            wait_for_room();
+        }
+    });
+    assert_eq!(n, 0, "allocations over {} waits on each side", pairs());
+}
+
 #[test]
 fn stream_next_allocates_nothing_per_message() {
     use futures::StreamExt;

@@ -139,6 +139,29 @@ fn cancelled_send_hands_on_its_wake_up() {
     });
 }
 
+/// A send waiting in its line's first place (notify.rs, `First`) is
+/// dropped while a pop's wake-up may be on its way to it; the sender waiting
+/// behind it, in the event's line, must get that wake-up passed on.
+#[test]
+fn cancelled_first_place_passes_its_wake_up_to_the_event_line() {
+    model(2, || {
+        let (tx, rx) = bounded::<u8>(1);
+        tx.try_send(0).unwrap();
+        let mut first = tx.send(1);
+        assert!(poll_into_line(&mut first).is_pending());
+        let tx2 = tx.clone();
+        let sender = thread::spawn(move || tx2.send_blocking(2).unwrap());
+        let rx2 = rx.clone();
+        let popper = thread::spawn(move || rx2.recv_blocking());
+        drop(first);
+        assert_eq!(popper.join().unwrap(), Ok(0));
+        assert_eq!(rx.recv_blocking(), Ok(2));
+        sender.join().unwrap();
+        drop(tx);
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+    });
+}
+
 /// `force_send` races `recv` on a full ring of one: the oldest message goes
 /// to exactly one of them and the new one stays for the next `recv`.
 #[test]
