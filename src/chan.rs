@@ -67,11 +67,6 @@ const THREAD_SPIN_STEPS: u32 = if cfg!(loom) { 0 } else { 11 };
 /// or better; 7-9 processes alternated), so tasks no longer spin.
 const YIELD_UP_TO: usize = 8;
 
-/// Messages larger than this many bytes make a waiting task on a
-/// multi-thread runtime skip step 2's yield and join the waiters at once
-/// (see [`Chan::joins_at_once`]).
-const JOIN_AT_ONCE_ABOVE_BYTES: usize = 16;
-
 /// Whether this thread runs inside a multi-thread Tokio runtime with more
 /// than one worker (one of its workers, or a thread in its `block_on`):
 /// with a single worker, a task's peer runs on the same thread, and a yield
@@ -146,27 +141,22 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
 
     /// Whether a waiting task skips step 2's yield and joins the waiters
     /// at once: on a multi-thread runtime, on a channel of more than
-    /// [`YIELD_UP_TO`] slots (or an unbounded one), when several handles
-    /// share a side or messages are larger than [`JOIN_AT_ONCE_ABOVE_BYTES`].
+    /// [`YIELD_UP_TO`] slots (or an unbounded one).
     ///
-    /// The yield keeps a waiting receiver hot: it finds the next message a
-    /// moment later and takes it, so producer and consumer move in
-    /// lockstep, a message or two apart, each handing the slot's cache
-    /// lines to the other. For one producer of 8-byte messages that is the
-    /// fastest there is. With several producers, or with messages that
-    /// span more than a line, it costs more than it saves, and a receiver
-    /// that sleeps at once lets the queue fill and then drains a run.
-    /// Measured, 11 processes alternated, ns per message (2 workers, 2
-    /// cores): SPSC capacity 1024 64B 115 -> 55, MPMC 4x4 8B 135 -> 63,
-    /// MPSC 64 producers 8B 50 -> 42, MPSC 4 8B 38 -> 35; the one loss is
-    /// MPSC 4 64B, 66 -> 70. SPSC 8B keeps the yield: parking at once
-    /// cost it 8-70% (capacity 16 most).
+    /// A task that sleeps at once lets a run build up in the queue and then
+    /// takes it in one turn, instead of chasing the other side a message
+    /// apart, the two trading the slot's cache lines per message. Measured,
+    /// 11 processes alternated, ns per message (2 workers, 2 cores): SPSC
+    /// capacity 1024 64B 115 -> 55, MPMC 4x4 8B 135 -> 63, MPSC 64
+    /// producers 8B 50 -> 42, MPSC 4 8B 38 -> 35; the one loss was MPSC 4
+    /// 64B, 66 -> 70. A single producer of 8-byte messages kept the yield
+    /// while joining cost an event listener (it cost that row 8-70%); since
+    /// a lone waiter joins through the line's first place (notify.rs), which
+    /// allocates nothing, joining at once wins there too: 4 processes of
+    /// each policy alternated, medians, SPSC capacity 16 37 -> 28 ns,
+    /// capacity 1024 34 -> 18, unbounded 27 -> 15, batch rows 8-48% faster.
     fn joins_at_once(&self) -> bool {
-        (std::mem::size_of::<T>() > JOIN_AT_ONCE_ABOVE_BYTES
-            || self.senders.load(Ordering::Relaxed) > 1
-            || self.receivers.load(Ordering::Relaxed) > 1)
-            && self.queue.capacity().is_none_or(|cap| cap > YIELD_UP_TO)
-            && on_multi_thread_runtime()
+        self.queue.capacity().is_none_or(|cap| cap > YIELD_UP_TO) && on_multi_thread_runtime()
     }
 
     pub(crate) fn queue(&self) -> &Q {
@@ -637,7 +627,8 @@ mod tests {
     }
 
     #[test]
-    fn tasks_join_at_once_only_on_larger_shared_or_wide_channels_on_a_multi_thread_runtime() {
+    fn tasks_join_at_once_only_on_channels_of_more_than_yield_up_to_slots_on_a_multi_thread_runtime(
+    ) {
         fn joins<T: Send + 'static>(chan: Chan<T, crate::queue::Flavor<T>>) -> (bool, bool) {
             on_fresh_thread(move || {
                 let rt = tokio::runtime::Builder::new_multi_thread()
@@ -660,27 +651,21 @@ mod tests {
         fn unbounded<T>() -> Chan<T, crate::queue::Flavor<T>> {
             Chan::new(crate::queue::Flavor::Unbounded(List::new()))
         }
-        type Wide = [u8; JOIN_AT_ONCE_ABOVE_BYTES + 1];
-        type Narrow = [u8; JOIN_AT_ONCE_ABOVE_BYTES];
-        // One sender, one receiver, narrow messages: always yield first.
-        assert_eq!(joins(bounded::<Narrow>(1024)), (false, false));
-        assert_eq!(joins(unbounded::<Narrow>()), (false, false));
-        // Wide messages: join at once on a worker, above YIELD_UP_TO slots.
-        assert_eq!(joins(bounded::<Wide>(YIELD_UP_TO + 1)), (true, false));
-        assert_eq!(joins(bounded::<Wide>(YIELD_UP_TO)), (false, false));
-        assert_eq!(joins(bounded::<Wide>(1)), (false, false));
-        assert_eq!(joins(unbounded::<Wide>()), (true, false));
-        // Several handles on either side count as much as a wide message.
+        // Above YIELD_UP_TO slots or unbounded: join at once on a worker,
+        // whatever the message size or handle count; yield first elsewhere.
+        assert_eq!(joins(bounded::<u8>(YIELD_UP_TO + 1)), (true, false));
+        assert_eq!(joins(bounded::<[u8; 64]>(1024)), (true, false));
+        assert_eq!(joins(unbounded::<u8>()), (true, false));
+        assert_eq!(joins(bounded::<u8>(YIELD_UP_TO)), (false, false));
+        assert_eq!(joins(bounded::<[u8; 64]>(1)), (false, false));
+        // Several handles on a side change nothing.
         for side in [Side::Send, Side::Recv] {
-            let chan = bounded::<u8>(YIELD_UP_TO + 1);
-            chan.acquire(side);
-            assert_eq!(joins(chan), (true, false), "{side:?}");
-            let chan = unbounded::<u8>();
-            chan.acquire(side);
-            assert_eq!(joins(chan), (true, false), "{side:?}");
             let chan = bounded::<u8>(YIELD_UP_TO);
             chan.acquire(side);
             assert_eq!(joins(chan), (false, false), "{side:?}");
+            let chan = unbounded::<u8>();
+            chan.acquire(side);
+            assert_eq!(joins(chan), (true, false), "{side:?}");
         }
     }
 }
