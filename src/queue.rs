@@ -138,10 +138,7 @@ impl<T> Queue<T> for Flavor<T> {
     }
     #[inline]
     fn pop(&self) -> Result<T, PopError> {
-        match self {
-            Flavor::Bounded(q) => q.pop(),
-            Flavor::Unbounded(q) => list_pop(q),
-        }
+        each_flavor!(self, q => q.pop())
     }
     fn close(&self) -> bool {
         each_flavor!(self, q => q.close())
@@ -161,15 +158,6 @@ impl<T> Queue<T> for Flavor<T> {
     fn push_many(&self, src: &mut Vec<T>) -> Result<usize, PushError<()>> {
         each_flavor!(self, q => q.push_many(src))
     }
-}
-
-/// The list's pop, out of line. Inlined into [`Flavor`]'s `pop`, its loop
-/// kept that `match` from inlining into its callers, so every ring pop
-/// returned its value through a stack temporary (one more copy of the
-/// message, and a stack frame with saved registers the ring never uses).
-#[inline(never)]
-fn list_pop<T>(q: &List<T>) -> Result<T, PopError> {
-    q.pop()
 }
 
 impl<T> DebugQueue for Flavor<T> {
