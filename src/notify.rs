@@ -53,8 +53,10 @@
 //! - `notify_all` (close) wakes everyone without claiming, so `idle` stays
 //!   too high after a close: needless notifications, never a lost one.
 //!
-//! **The first place.** A waiter in [`First`] counts as a listener in all of
-//! the above: it joins (takes the place, then counts itself) before its
+//! **The first place.** A waiter takes [`First`] only if it finds nobody
+//! counted, so whoever holds it joined before everyone in the event's line,
+//! and waking it first keeps the line's order. It counts as a listener in
+//! all of the above: it joins (takes the place, then counts itself) before its
 //! re-check, a claim wakes it before anyone in the event's line, and when it
 //! leaves with a wake-up it did not see, it passes that on to the event's
 //! line, as a dropped listener passes its own on. A claim never skips an
@@ -86,8 +88,9 @@ pub(crate) struct Waiters {
 }
 
 /// One place in a [`Waiters`] line that costs no allocation: a waker slot
-/// under an uncontended lock. Whoever joins while it is free takes it;
-/// everyone else joins the event. An event listener costs an allocation,
+/// under an uncontended lock. A waiter that joins while it is free and
+/// nobody else is counted takes it; everyone else joins the event, behind
+/// it, so waking it first keeps the line's order. An event listener costs an allocation,
 /// a reference count and two trips through the event's lock; with one
 /// waiter per side, as in SPSC and ping-pong, nobody pays that.
 ///
@@ -295,7 +298,14 @@ impl Waiters {
     /// A blocked thread passes [`thread_waker`].
     #[cold]
     pub(crate) fn join(&self, waker: &std::task::Waker) -> Ticket {
-        let stage = if self.first.take(waker) {
+        // The first place only for a waiter that finds nobody else counted:
+        // a claim wakes the place before the event's line, so a waiter
+        // taking it behind others would overtake them, and one that
+        // re-joined at once after every wake-up would starve them.
+        // Ordering: Relaxed: a hint; a joiner in flight that it misses
+        // joined at about the same moment.
+        let alone = self.idle.load(Ordering::Relaxed) == 0;
+        let stage = if alone && self.first.take(waker) {
             Stage::First
         } else {
             Stage::Listening(ManuallyDrop::new(self.event.listen()))
@@ -694,17 +704,51 @@ mod tests {
         assert!(w
             .poll(&mut a, &mut Context::from_waker(&first_waker))
             .is_ready());
-        // The place is free again: the next joiner takes it, and b (in the
-        // event's line) is still the one the next notification reaches
-        // after it.
+        // The place is free again, but b still waits: the next joiner goes
+        // behind b, and b is the one the next notification reaches.
         let (third, third_waker) = counting();
         let c = w.join(&third_waker);
-        assert!(c.is_first());
+        assert!(!c.is_first());
         w.leave(c);
         assert!(poll(&w, &mut b).is_pending());
         w.notify_one();
         assert!(poll(&w, &mut b).is_ready());
         assert_eq!(wakes(&third), 0);
+        assert_eq!(w.count(), 0);
+    }
+
+    /// Two senders take turns on a full channel: the one woken from the
+    /// first place re-joins behind the other, which is woken next (a first
+    /// place that jumped the line would starve it).
+    #[test]
+    fn a_waiter_that_finds_others_waiting_joins_behind_them() {
+        let w = Waiters::new();
+        let (first, first_waker) = counting();
+        let (second, second_waker) = counting();
+        let mut a = Some(w.join(&first_waker));
+        let mut b = Some(w.join(&second_waker));
+        assert!(w
+            .poll(&mut b, &mut Context::from_waker(&second_waker))
+            .is_pending());
+        w.notify_one();
+        assert!(w
+            .poll(&mut a, &mut Context::from_waker(&first_waker))
+            .is_ready());
+        // `a` has sent and waits again; the place is free, but b waits.
+        let mut a = Some(w.join(&first_waker));
+        assert!(
+            !a.as_ref().unwrap().is_first(),
+            "b was waiting: a goes behind it"
+        );
+        w.notify_one();
+        assert_eq!((wakes(&first), wakes(&second)), (1, 1));
+        assert!(w
+            .poll(&mut b, &mut Context::from_waker(&second_waker))
+            .is_ready());
+        w.notify_one();
+        assert!(w
+            .poll(&mut a, &mut Context::from_waker(&first_waker))
+            .is_ready());
         assert_eq!(w.count(), 0);
     }
 
