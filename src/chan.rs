@@ -357,7 +357,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         loop {
             if let Some(done) = attempt() {
                 if let Some(t) = ticket.take() {
-                    waiters.leave(t);
+                    waiters.done(t);
                 }
                 return Poll::Ready(done);
             }

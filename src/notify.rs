@@ -35,6 +35,11 @@
 //!
 //! - a notified waiter (its listener fired) leaves `idle` alone: its
 //!   notifier already took it off;
+//! - a waiter whose retry succeeded uses up a wake-up it had received
+//!   without seeing it (`done`: the listener's notification is discarded,
+//!   not passed on) and leaves `idle` alone, or, without one, takes itself
+//!   off as a leaving waiter does. A claim that lands after it finds the
+//!   place free or the listener gone and wakes the next in line instead;
 //! - a waiter that leaves without having seen a notification (its re-check
 //!   succeeded, or its future was dropped) takes one off, saturating at zero.
 //!   Either its listener was unnotified, and leaving removes it from the
@@ -342,6 +347,33 @@ impl Waiters {
         let _ = self
             .idle
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
+    /// Gives back the ticket of a waiter whose operation has just
+    /// succeeded. A wake-up it had received is used up, not passed on: it
+    /// meant "try again", and the try succeeded. (Passing it on, as
+    /// [`Waiters::leave`] does, woke the next waiter for nothing, and that
+    /// waiter, polled ahead of its turn, could take the place of a waiter
+    /// that came after it.) Without a wake-up, it takes itself off the
+    /// count, as `leave` does.
+    pub(crate) fn done(&self, ticket: Ticket) {
+        let notified = if ticket.is_first() {
+            ticket.spend();
+            self.first.release()
+        } else {
+            match ticket.into_listener() {
+                Some(listener) => listener.discard(),
+                None => return, // never joined, never counted
+            }
+        };
+        if !notified {
+            // Ordering and saturation: as in `leave`. A claim that lands
+            // after this finds the place free or the listener gone and
+            // notifies the event's line instead.
+            let _ = self
+                .idle
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
     }
 
     /// Polls a held ticket; when it fires, clears `slot` (its notifier
