@@ -185,25 +185,32 @@ impl First {
             self.state.store(FREE, Ordering::Relaxed);
             (slot.take(), notified)
         };
-        drop(waker); // outside the lock: a waker's drop may run any code
+        // Outside the lock: a waker's drop may run any code, this channel's
+        // `close` included.
+        drop(waker);
         notified
     }
 
     /// The holder asks whether it has been notified; if not, it stores
     /// `waker` (unless the stored one wakes the same task) and waits on.
     fn poll(&self, waker: &std::task::Waker) -> bool {
-        let mut slot = self.lock();
-        // Ordering: Relaxed: under the lock.
-        if self.state.load(Ordering::Relaxed) == NOTIFIED {
-            self.state.store(FREE, Ordering::Relaxed);
-            *slot = None;
-            return true;
-        }
-        match &*slot {
-            Some(stored) if stored.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
-        }
-        false
+        let (notified, old) = {
+            let mut slot = self.lock();
+            // Ordering: Relaxed: under the lock.
+            if self.state.load(Ordering::Relaxed) == NOTIFIED {
+                self.state.store(FREE, Ordering::Relaxed);
+                (true, slot.take())
+            } else {
+                match &*slot {
+                    Some(stored) if stored.will_wake(waker) => (false, None),
+                    _ => (false, slot.replace(waker.clone())),
+                }
+            }
+        };
+        // Outside the lock: a waker's drop may run any code, this channel's
+        // `close` included.
+        drop(old);
+        notified
     }
 }
 
