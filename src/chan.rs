@@ -355,9 +355,20 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         mut attempt: impl FnMut() -> Option<R>,
     ) -> Poll<R> {
         loop {
+            // A task in line looks at its place before it tries: a wake-up
+            // that has come is then used up by the try it prompts (the
+            // ticket is spent), and if none has, the poll leaves the task's
+            // waker for one. A wake-up that comes only after a successful
+            // try was not what the try answered, so `leave` passes it on:
+            // the free slot or the message it announces may be another's.
+            if let Wait::Task(cx) = &mut wait {
+                if ticket.as_ref().is_some_and(|t| !t.is_spun()) {
+                    let _ = waiters.poll(ticket, cx);
+                }
+            }
             if let Some(done) = attempt() {
                 if let Some(t) = ticket.take() {
-                    waiters.done(t);
+                    waiters.leave(t);
                 }
                 return Poll::Ready(done);
             }
@@ -387,11 +398,11 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
                 }
                 // Step 5.
                 (Some(t), Wait::Thread) => waiters.wait(t),
-                (Some(t), Wait::Task(cx)) => {
+                (Some(t), Wait::Task(_)) => {
+                    // Polled at the top of this turn, not woken: still in
+                    // line, its waker registered.
                     *ticket = Some(t);
-                    if waiters.poll(ticket, cx).is_pending() {
-                        return Poll::Pending;
-                    }
+                    return Poll::Pending;
                 }
             }
         }

@@ -35,11 +35,6 @@
 //!
 //! - a notified waiter (its listener fired) leaves `idle` alone: its
 //!   notifier already took it off;
-//! - a waiter whose retry succeeded uses up a wake-up it had received
-//!   without seeing it (`done`: the listener's notification is discarded,
-//!   not passed on) and leaves `idle` alone, or, without one, takes itself
-//!   off as a leaving waiter does. A claim that lands after it finds the
-//!   place free or the listener gone and wakes the next in line instead;
 //! - a waiter that leaves without having seen a notification (its re-check
 //!   succeeded, or its future was dropped) takes one off, saturating at zero.
 //!   Either its listener was unnotified, and leaving removes it from the
@@ -356,33 +351,6 @@ impl Waiters {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
     }
 
-    /// Gives back the ticket of a waiter whose operation has just
-    /// succeeded. A wake-up it had received is used up, not passed on: it
-    /// meant "try again", and the try succeeded. (Passing it on, as
-    /// [`Waiters::leave`] does, woke the next waiter for nothing, and that
-    /// waiter, polled ahead of its turn, could take the place of a waiter
-    /// that came after it.) Without a wake-up, it takes itself off the
-    /// count, as `leave` does.
-    pub(crate) fn done(&self, ticket: Ticket) {
-        let notified = if ticket.is_first() {
-            ticket.spend();
-            self.first.release()
-        } else {
-            match ticket.into_listener() {
-                Some(listener) => listener.discard(),
-                None => return, // never joined, never counted
-            }
-        };
-        if !notified {
-            // Ordering and saturation: as in `leave`. A claim that lands
-            // after this finds the place free or the listener gone and
-            // notifies the event's line instead.
-            let _ = self
-                .idle
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-        }
-    }
-
     /// Polls a held ticket; when it fires, clears `slot` (its notifier
     /// already took it off the count).
     pub(crate) fn poll(&self, slot: &mut Option<Ticket>, cx: &mut Context<'_>) -> Poll<()> {
@@ -442,12 +410,16 @@ impl Waiters {
     /// Claims up to `n` unclaimed waiters and notifies as many.
     #[cold]
     fn notify_slow(&self, n: usize) {
-        // Ordering: Relaxed: the SeqCst load before this already
-        // synchronised with the joins it saw; the claim only has to be
-        // atomic, so that two notifiers never claim the same waiter.
+        // Ordering: Acquire on success: the claim may read a count newer
+        // than the SeqCst load before it saw (a waiter that left and joined
+        // again meanwhile), and must then see that waiter's place in line,
+        // taken before its count: a claim that consumed its count without
+        // seeing it waiting in the first place woke nobody (found by the
+        // loom model `a_claim_that_takes_a_new_waits_count_wakes_that_wait`).
+        // Relaxed on failure: nothing is claimed.
         let Ok(idle) = self
             .idle
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |idle| {
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |idle| {
                 (idle != 0).then(|| idle - idle.min(n))
             })
         else {

@@ -162,6 +162,28 @@ fn cancelled_first_place_passes_its_wake_up_to_the_event_line() {
     });
 }
 
+/// A receiver that leaves the line (its re-check found the message) and
+/// joins it again at once, while the sender's wake-up for that message is
+/// still on its way: the sender's claim then takes the new wait's count,
+/// and must see the receiver waiting (else it wakes nobody, the sender's
+/// next message finds the count at zero, and the receiver sleeps forever:
+/// this model deadlocked while the claim was Relaxed).
+#[test]
+fn a_claim_that_takes_a_new_waits_count_wakes_that_wait() {
+    model(3, || {
+        let (tx, rx) = bounded::<u8>(1);
+        tx.try_send(0).unwrap();
+        let tx2 = tx.clone();
+        let sender = thread::spawn(move || {
+            tx2.send_blocking(1).unwrap();
+            tx2.send_blocking(2).unwrap();
+        });
+        let got: Vec<u8> = (0..3).map(|_| rx.recv_blocking().unwrap()).collect();
+        sender.join().unwrap();
+        assert_eq!(got, [0, 1, 2]);
+    });
+}
+
 /// `force_send` races `recv` on a full ring of one: the oldest message goes
 /// to exactly one of them and the new one stays for the next `recv`.
 #[test]
