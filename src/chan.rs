@@ -320,7 +320,9 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// 4. try again: a push or pop that happened between 1 and 3 did not see
     ///    us in the count and sent no wake-up, but this try sees its effect
     ///    (see notify.rs for why one of the two must see the other);
-    /// 5. only then wait; when woken, go back to 1.
+    /// 5. only then wait; when woken, go back to 1. A task in line looks at
+    ///    its place before it tries, so the wake-up that prompts a try is
+    ///    used up by it (see the loop in [`Chan::park_slow`]).
     ///
     /// A ticket survives across polls in `ticket`; the owner of `ticket` must
     /// give it back with [`Chan::cancel`] if it stops waiting early.
