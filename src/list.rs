@@ -81,6 +81,20 @@ impl<T> Slot<T> {
         }
     }
 
+    /// Waits for the producer's write, then moves the value out.
+    ///
+    /// # Safety
+    /// The caller's head CAS claimed this slot's position, so nobody else
+    /// reads it; it is read once.
+    #[inline]
+    unsafe fn take(&self) -> T {
+        self.wait_write();
+        // SAFETY: the position is the caller's (see above), and
+        // `wait_write` saw WRITE with Acquire, so the value is initialised
+        // and its write happened before this read.
+        unsafe { self.value.with_mut(|v| v.read().assume_init()) }
+    }
+
     /// The spin of [`Slot::wait_write`], out of line: a consumer rarely
     /// overtakes the producer of its slot.
     #[cold]
@@ -494,11 +508,8 @@ impl<T> List<T> {
         }
         // SAFETY: `block` cannot be freed before this slot's READ.
         let slot = unsafe { &(*block).slots[offset] };
-        slot.wait_write();
-        // SAFETY: our head CAS gave us position {lap, offset}: nobody else
-        // reads this slot, and `wait_write` saw WRITE with Acquire, so the
-        // value is initialised and its write happened before this read.
-        let value = unsafe { slot.value.with_mut(|v| v.read().assume_init()) };
+        // SAFETY: our head CAS gave us position {lap, offset}.
+        let value = unsafe { slot.take() };
         // Ordering: Release pairs with the Acquire load in
         // `Block::all_read`: our read of the value happens before the
         // block is reused or freed. The block may go from here on.
@@ -539,9 +550,8 @@ impl<T> List<T> {
         self.head.index.store(next_index, Ordering::Release);
         // SAFETY: `block` cannot be freed before we free it ourselves below.
         let slot = unsafe { &(*block).slots[BLOCK_CAP - 1] };
-        slot.wait_write();
-        // SAFETY: as in `read`: the position is ours and WRITE was seen.
-        let value = unsafe { slot.value.with_mut(|v| v.read().assume_init()) };
+        // SAFETY: our head CAS gave us the lap's last position.
+        let value = unsafe { slot.take() };
         // SAFETY: head is on `next` now; we read the last slot and are
         // done with the block; only the last slot's reader retires it.
         unsafe { self.retire(block) };
