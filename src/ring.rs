@@ -27,6 +27,13 @@ struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
+/// A run of positions a batch may claim: see [`Ring::ready_run`].
+struct Run {
+    len: usize,
+    /// Every slot of the run was seen ready before the claim.
+    seen: bool,
+}
+
 /// A bounded lock-free MPMC queue of exact capacity.
 ///
 /// ```text
@@ -282,6 +289,56 @@ impl<T> Ring<T> {
         }
     }
 
+    /// How much of the run of `n` positions from `pos` to claim, `ready`
+    /// telling whether a slot is done by the other side (written, for a
+    /// consumer; read, for a producer). When the run's last slot is ready,
+    /// all of it: the other side claims positions in order, so whoever did
+    /// the last one had every earlier one claimed before it, and any of
+    /// those still unfinished is waited for with [`Ring::wait_for`]. Most
+    /// batches end here, with one stamp read before the claim instead of
+    /// one per slot (each side fills and empties its runs in order). When
+    /// the last slot is not ready, the ready ones in a row from `pos`
+    /// (each seen ready, so the walk that follows need not look again): a
+    /// batch never claims a slot the other side has not even claimed, so
+    /// it cannot wait on a slot that nobody will finish, and it does not
+    /// chase the other side slot by slot through lines it is still
+    /// writing.
+    #[inline(always)]
+    fn ready_run(&self, pos: usize, n: usize, ready: impl Fn(&Slot<T>, usize) -> bool) -> Run {
+        if n == 0 {
+            return Run { len: 0, seen: true };
+        }
+        let last = self.advance(pos, n - 1);
+        if ready(self.slot(last), last) {
+            Run {
+                len: n,
+                seen: n == 1,
+            }
+        } else {
+            Run {
+                len: self.walk(pos, n - 1, ready),
+                seen: true,
+            }
+        }
+    }
+
+    /// Waits until `slot`'s stamp reads `stamp` (Acquire): a batch has
+    /// claimed (see [`Ring::ready_run`]) a slot whose other side, the
+    /// producer writing it or the consumer reading its last value, claimed
+    /// it earlier and has not finished. Every wait is for an earlier claim,
+    /// so waits cannot form a cycle; a pop or push never waits between its
+    /// claim and its stamp store, and a batch only for earlier claims, so
+    /// this waits for at most a chain of threads to be scheduled.
+    #[cold]
+    #[inline(never)]
+    fn wait_for(slot: &Slot<T>, stamp: usize) {
+        let mut backoff = Backoff::default();
+        // Ordering: Acquire, as the callers' own first load of the stamp.
+        while slot.stamp.load(Ordering::Acquire) != stamp {
+            backoff.snooze();
+        }
+    }
+
     /// Calls `visit(slot, p)` for the positions `p` = `pos`, `next(pos)`, ...
     /// in order, `n <= cap` of them at most, until `visit` says `false`;
     /// returns how many said `true`. The batch paths' loops: a run of
@@ -290,8 +347,9 @@ impl<T> Ring<T> {
     /// instead of `slot`/`next` arithmetic per position. With it (and raw
     /// moves in and out of the callers' vectors), `push_many` + `pop_many`
     /// of 32 8-byte messages cost 36 instructions per message instead of 78
-    /// (callgrind, current-thread runtime). `pos` must not carry the mark
-    /// bit.
+    /// (callgrind, current-thread runtime), and 33 since [`Ring::ready_run`]
+    /// spares the stamp scan before most claims. `pos` must not carry the
+    /// mark bit.
     #[inline(always)]
     fn walk(&self, pos: usize, n: usize, mut visit: impl FnMut(&Slot<T>, usize) -> bool) -> usize {
         let index = pos & (self.mark_bit - 1);
@@ -521,11 +579,8 @@ impl<T> Queue<T> for Ring<T> {
         // Ordering: Relaxed first guess, as in `pop`.
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
-            // Count the full slots in a row from `head` (a run is at most
-            // `cap` long, which `walk` needs).
-            // Ordering: Acquire, as in `pop`: each value's write happens
-            // before our read of it.
-            let n = self.walk(head, limit, |slot, pos| {
+            // Ordering: Acquire, as in `pop`.
+            let Run { len: n, seen } = self.ready_run(head, limit, |slot, pos| {
                 slot.stamp.load(Ordering::Acquire) == pos.wrapping_add(1)
             });
             if n == 0 {
@@ -541,8 +596,7 @@ impl<T> Queue<T> for Ring<T> {
             out.reserve(n);
             // Ordering: SeqCst on success, as the head CAS in `pop`. One CAS
             // claims the whole run [head, end): head never moves backwards,
-            // so if it still reads `head`, nobody has taken any of these
-            // positions since we saw them full.
+            // so if it still reads `head`, these positions are still unread.
             let end = self.advance(head, n);
             match self
                 .head
@@ -557,9 +611,15 @@ impl<T> Queue<T> for Ring<T> {
                     // values after `len`.
                     let mut place = unsafe { out.as_mut_ptr().add(len) };
                     self.walk(head, n, |slot, pos| {
+                        // Ordering: Acquire pairs with the producer's Release
+                        // store of `pos + 1`: its write happens before our read.
+                        if !seen && slot.stamp.load(Ordering::Acquire) != pos.wrapping_add(1) {
+                            Self::wait_for(slot, pos.wrapping_add(1));
+                        }
                         // SAFETY: the CAS claimed every position in the run,
                         // and each one's stamp was Acquire-loaded as
-                        // `pos + 1` before it.
+                        // `pos + 1` (written): by `ready_run` (`seen`) or
+                        // just above.
                         let value = unsafe { Self::take_from(slot, pos, one_lap) };
                         // SAFETY: the walk visits exactly `n` positions, so
                         // `place` stays within the `n` reserved places.
@@ -584,7 +644,8 @@ impl<T> Queue<T> for Ring<T> {
         if src.is_empty() {
             return Ok(0);
         }
-        let want = src.len().min(self.slots.len());
+        let cap = self.slots.len();
+        let want = src.len().min(cap);
         // Ordering: Relaxed first guess, as in `push_or_else`.
         let mut tail = self.tail.load(Ordering::Relaxed);
         let mut backoff = Backoff::default();
@@ -592,10 +653,8 @@ impl<T> Queue<T> for Ring<T> {
             if tail & self.mark_bit != 0 {
                 return Err(PushError::Closed(()));
             }
-            // Count the empty slots in a row from `tail` (at most `cap`).
-            // Ordering: Acquire, as in `push_or_else`: each slot's last read
-            // happens before our write.
-            let n = self.walk(tail, want, |slot, pos| {
+            // Ordering: Acquire, as in `push_or_else`.
+            let Run { len: n, seen } = self.ready_run(tail, want, |slot, pos| {
                 slot.stamp.load(Ordering::Acquire) == pos
             });
             if n == 0 {
@@ -622,26 +681,34 @@ impl<T> Queue<T> for Ring<T> {
                     let values = src.as_mut_ptr();
                     let mut i = 0;
                     self.walk(tail, n, |slot, pos| {
+                        // Ordering: Acquire pairs with the Release stamp
+                        // store of the consumer that emptied this slot: its
+                        // read of the old value happens before our write.
+                        if !seen && slot.stamp.load(Ordering::Acquire) != pos {
+                            Self::wait_for(slot, pos);
+                        }
                         // SAFETY: `i < n <= src.len()`: each of the first `n`
                         // values of `src` is read exactly once, here, and
                         // `src` forgets them below without dropping them.
                         let value = unsafe { values.add(i).read() };
                         i += 1;
-                        // SAFETY: the CAS claimed `pos` while its stamp read
-                        // `pos` (empty, its last value already read).
+                        // SAFETY: the CAS claimed `pos`, and its stamp was
+                        // Acquire-loaded as `pos` (empty, its last value
+                        // read): by `ready_run` (`seen`) or just above.
                         unsafe { Self::put(slot, pos, value) };
                         true
                     });
                     let rest = src.len() - n;
-                    // SAFETY: the first `n` values were moved out above; the
-                    // `rest` after them move down to the front (the ranges
-                    // may overlap, so `copy`), and the length shrinks to
-                    // them: every value left is owned once. Nothing between
-                    // the reads and here can panic.
-                    unsafe {
-                        std::ptr::copy(values.add(n), values, rest);
-                        src.set_len(rest);
+                    if rest > 0 {
+                        // SAFETY: the first `n` values were moved out above;
+                        // the `rest` after them move down to the front (the
+                        // ranges may overlap, so `copy`). Nothing between the
+                        // reads and here can panic.
+                        unsafe { std::ptr::copy(values.add(n), values, rest) };
                     }
+                    // SAFETY: every value left in the first `rest` places is
+                    // owned once; the moved-out ones are forgotten.
+                    unsafe { src.set_len(rest) };
                     return Ok(n);
                 }
                 Err(current) => tail = current,

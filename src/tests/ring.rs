@@ -93,7 +93,6 @@ fn one_producer_two_consumers_cap2() {
 fn force_push_races_pop() {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(3);
-    builder.max_branches = 100_000;
     builder.check(|| {
         let ring = Arc::new(near_wrap(1));
         ring.push((0, 0)).unwrap();
@@ -183,6 +182,116 @@ fn batch_model(cap: usize, per: usize, limit: usize, preemptions: usize) {
         all.sort_unstable();
         assert_eq!(all, (0..sent).map(|i| (0, i)).collect::<Vec<_>>());
     });
+}
+
+/// Checks that `got`, everything the consumers took, is each producer's
+/// values `0..sent[p]` exactly once, and that each of `takes` (one per
+/// consumer) has each producer's values in order.
+fn exactly_once_in_order(takes: &[&[(usize, usize)]], sent: &[(usize, usize)]) {
+    for got in takes {
+        for &(p, _) in sent {
+            let seq: Vec<_> = got.iter().filter(|v| v.0 == p).map(|v| v.1).collect();
+            assert!(seq.windows(2).all(|w| w[0] < w[1]), "reordered: {got:?}");
+        }
+    }
+    let mut all = takes.concat();
+    all.sort_unstable();
+    let mut want: Vec<_> = sent
+        .iter()
+        .flat_map(|&(p, n)| (0..n).map(move |i| (p, i)))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(all, want);
+}
+
+/// A run claimed while its slots' last values are still being read: the
+/// ring starts full, a `pop` and a `pop_many` race to read it while
+/// `push_many` refills it. The producer may claim slots whose consumer has
+/// moved the head on but not finished reading (`push_many` sizes its run
+/// by the head), and must wait for exactly those before it writes.
+/// Capacity 3 with `limit` 2 is the smallest ring where a run's last slot
+/// is read while an earlier one is not (without the wait, loom reports the
+/// write racing the read). Every actor is a spawned thread: with the main
+/// thread as one of them, loom never preempted it early enough to reach the
+/// wait.
+fn run_claimed_during_reads_model(cap: usize, limit: usize, preemptions: usize) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemptions);
+    builder.check(move || {
+        let ring = Arc::new(near_wrap(cap));
+        for i in 0..cap {
+            ring.push((0, i)).unwrap();
+        }
+        let popper = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.pop().ok().into_iter().collect::<Vec<_>>())
+        };
+        let taker = {
+            let ring = ring.clone();
+            thread::spawn(move || {
+                let mut out = Vec::new();
+                let _ = ring.pop_many(&mut out, limit);
+                out
+            })
+        };
+        let pusher = {
+            let ring = ring.clone();
+            thread::spawn(move || {
+                let mut src: Vec<_> = (cap..2 * cap).map(|i| (0, i)).collect();
+                let _ = ring.push_many(&mut src);
+                2 * cap - src.len()
+            })
+        };
+        let sent = pusher.join().unwrap();
+        let popped = popper.join().unwrap();
+        let taken = taker.join().unwrap();
+        let mut rest = Vec::new();
+        while ring.pop_many(&mut rest, cap).is_ok() {}
+        exactly_once_in_order(&[&popped, &taken, &rest], &[(0, sent)]);
+    });
+}
+
+/// A run claimed while some of its values are still being written: a
+/// `push_many` and a `push` race to fill the ring while `pop_many` takes
+/// what they have claimed (it sizes its run by the tail) and must wait for
+/// exactly the writes still under way. Capacity 3 holds all three values,
+/// so no producer spins on a full ring (at capacity 2 those spins alone
+/// exceed loom's branch limit).
+fn run_claimed_during_writes_model(cap: usize, preemptions: usize) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemptions);
+    builder.check(move || {
+        let ring = Arc::new(near_wrap(cap));
+        let taker = {
+            let ring = ring.clone();
+            thread::spawn(move || {
+                let mut out = Vec::new();
+                let _ = ring.pop_many(&mut out, cap);
+                out
+            })
+        };
+        let single = {
+            let ring = ring.clone();
+            thread::spawn(move || usize::from(ring.push((1, 0)).is_ok()))
+        };
+        let mut src = vec![(0, 0), (0, 1)];
+        let _ = ring.push_many(&mut src);
+        let sent = [(0, 2 - src.len()), (1, single.join().unwrap())];
+        let taken = taker.join().unwrap();
+        let mut rest = Vec::new();
+        while ring.pop_many(&mut rest, cap).is_ok() {}
+        exactly_once_in_order(&[&taken, &rest], &sent);
+    });
+}
+
+#[test]
+fn a_run_claimed_during_reads_waits_for_them_cap3() {
+    run_claimed_during_reads_model(3, 2, 2);
+}
+
+#[test]
+fn a_run_claimed_during_writes_waits_for_them_cap3() {
+    run_claimed_during_writes_model(3, 2);
 }
 
 #[test]
