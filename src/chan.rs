@@ -125,6 +125,17 @@ pub(crate) enum Wait<'a, 'b> {
     Thread,
 }
 
+impl<'b> Wait<'_, 'b> {
+    /// The same way of waiting, borrowed again: for a caller that parks
+    /// more than once in one poll.
+    pub(crate) fn reborrow(&mut self) -> Wait<'_, 'b> {
+        match self {
+            Wait::Task(cx) => Wait::Task(cx),
+            Wait::Thread => Wait::Thread,
+        }
+    }
+}
+
 impl<T, Q: Queue<T>> Chan<T, Q> {
     /// A channel over `queue` with one sender and one receiver.
     pub(crate) fn new(queue: Q) -> Self {

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use crate::chan::{Chan, Line, Wait};
 use crate::error::{RecvError, SendError};
 use crate::notify::Ticket;
-use crate::queue::Flavor;
+use crate::queue::{Flavor, Queue};
 use crate::sync::Unshared;
 
 /// The channel behind a native-API handle.
@@ -390,6 +390,153 @@ impl<T> fmt::Debug for SendMany<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendMany")
             .field("unsent", &self.src.len())
+            .field("waiting", &self.ticket.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How many messages [`SendIter`] and [`Sender::try_send_iter`] take from
+/// their iterator at a time, at most (and at most the channel's capacity):
+/// one run of slots, claimed with one atomic operation when it all fits.
+///
+/// [`Sender::try_send_iter`]: crate::Sender::try_send_iter
+pub(crate) const ITER_CHUNK: usize = 256;
+
+/// Future of [`Sender::send_iter`](crate::Sender::send_iter): sends every
+/// message an iterator yields, in order, waiting for room as needed. It
+/// takes them from the iterator a run at a time (at most the channel's
+/// capacity, at most 256) and sends each run as [`SendMany`] does.
+///
+/// If the channel closes, it resolves to a [`SendError`] holding the
+/// messages it had taken from the iterator and not sent, in order; the
+/// iterator keeps the ones it never yielded (pass `iter.by_ref()` to keep
+/// the iterator). Dropping the future drops that taken, unsent run with it:
+/// unlike [`SendMany`], it is not cancel safe.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let (tx, rx) = ringchan::bounded(8);
+/// let send: ringchan::SendIter<'_, u32, _> = tx.send_iter(1..=3);
+/// send.await.unwrap();
+/// assert_eq!(rx.len(), 3);
+/// # });
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct SendIter<'a, T, I> {
+    chan: &'a MpmcChan<T>,
+    state: Unshared<IterState<T, I>>,
+    ticket: Option<Ticket>,
+}
+
+/// What [`SendIter`] owns: the iterator (`None` once it has ended) and the
+/// run taken from it and not yet sent.
+struct IterState<T, I> {
+    msgs: Option<I>,
+    run: Vec<T>,
+}
+
+// The iterator is never pinned: `SendIter` moves it freely.
+impl<T, I> Unpin for SendIter<'_, T, I> {}
+
+impl<'a, T, I: Iterator<Item = T>> SendIter<'a, T, I> {
+    pub(crate) fn new(chan: &'a MpmcChan<T>, msgs: I) -> Self {
+        Self {
+            chan,
+            state: Unshared::new(IterState {
+                msgs: Some(msgs),
+                run: Vec::new(),
+            }),
+            ticket: None,
+        }
+    }
+
+    fn poll_with(&mut self, mut wait: Wait<'_, '_>) -> Poll<Result<(), SendError<Vec<T>>>> {
+        let chunk = iter_chunk(self.chan);
+        let state = self.state.get_mut();
+        loop {
+            if state.run.is_empty() && !take_run(&mut state.msgs, &mut state.run, chunk) {
+                return Poll::Ready(Ok(()));
+            }
+            match self
+                .chan
+                .poll_send_many(&mut state.run, &mut self.ticket, wait.reborrow())
+            {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(())) => {
+                    state.msgs = None;
+                    return Poll::Ready(Err(SendError(std::mem::take(&mut state.run))));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Blocks the current thread until the iterator has ended and every
+    /// message is sent, or the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(2);
+    /// let consumer = std::thread::spawn(move || {
+    ///     (0..5).map(|_| rx.recv_blocking().unwrap()).sum::<i32>()
+    /// });
+    /// tx.send_iter(1..=5).wait().unwrap(); // waits for room as it goes
+    /// assert_eq!(consumer.join().unwrap(), 15);
+    /// ```
+    pub fn wait(mut self) -> Result<(), SendError<Vec<T>>> {
+        block_on(|w| self.poll_with(w))
+    }
+}
+
+/// At most how many messages to take from an iterator at a time for `chan`.
+pub(crate) fn iter_chunk<T>(chan: &MpmcChan<T>) -> usize {
+    chan.queue()
+        .capacity()
+        .map_or(ITER_CHUNK, |cap| cap.min(ITER_CHUNK))
+}
+
+/// Moves up to `chunk` messages from `msgs` into the empty `run`; `false`
+/// (and `msgs` set to `None`) when the iterator has ended. The first run
+/// reserves room for what the iterator says it has, up to `chunk`.
+pub(crate) fn take_run<T, I: Iterator<Item = T>>(
+    msgs: &mut Option<I>,
+    run: &mut Vec<T>,
+    chunk: usize,
+) -> bool {
+    let Some(iter) = msgs else {
+        return false;
+    };
+    if run.capacity() == 0 {
+        run.reserve(iter.size_hint().0.clamp(1, chunk));
+    }
+    run.extend(iter.by_ref().take(chunk));
+    if run.is_empty() {
+        *msgs = None;
+        return false;
+    }
+    true
+}
+
+impl<T, I: Iterator<Item = T>> Future for SendIter<'_, T, I> {
+    type Output = Result<(), SendError<Vec<T>>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().poll_with(Wait::Task(cx))
+    }
+}
+
+impl<T, I> Drop for SendIter<'_, T, I> {
+    fn drop(&mut self) {
+        self.chan.cancel(Line::Send, &mut self.ticket);
+    }
+}
+
+impl<T, I> fmt::Debug for SendIter<'_, T, I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendIter")
             .field("waiting", &self.ticket.is_some())
             .finish_non_exhaustive()
     }

@@ -81,5 +81,5 @@ mod tests;
 struct ReadmeDoctests;
 
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
-pub use future::{Closed, Recv, RecvMany, Send, SendMany};
+pub use future::{Closed, Recv, RecvMany, Send, SendIter, SendMany};
 pub use mpmc::{bounded, unbounded, Receiver, Sender, WeakReceiver, WeakSender};

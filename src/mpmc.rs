@@ -9,7 +9,7 @@ use futures_core::stream::{FusedStream, Stream};
 
 use crate::chan::{Chan, Line, Side, Wait};
 use crate::error::{SendError, TryRecvError, TrySendError};
-use crate::future::{Closed, MpmcChan, Recv, RecvMany, Send, SendMany};
+use crate::future::{Closed, MpmcChan, Recv, RecvMany, Send, SendIter, SendMany};
 use crate::list::List;
 use crate::notify::Ticket;
 use crate::queue::{Flavor, PopError, PushError, Queue};
@@ -214,6 +214,107 @@ impl<T> Sender<T> {
     /// ```
     pub fn send_many<'a>(&'a self, msgs: &'a mut Vec<T>) -> SendMany<'a, T> {
         SendMany::new(&self.chan, msgs)
+    }
+
+    /// Sends every message `msgs` yields, in order, waiting for room as
+    /// needed. Takes them from the iterator a run at a time (at most the
+    /// channel's capacity, at most 256), each run sent as by
+    /// [`send_many`](Sender::send_many): claimed with one atomic operation
+    /// when it all fits.
+    ///
+    /// The run in hand lives in a buffer the future allocates once (the
+    /// first time the iterator yields); [`send_many`](Sender::send_many)
+    /// with a `Vec` of your own allocates nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] when the channel closes first. What was sent stays
+    /// sent; the error holds the messages taken from the iterator and not
+    /// sent, in order, and the iterator keeps the ones it has not yielded
+    /// (pass `iter.by_ref()` to keep it).
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping the future drops the run it had taken from
+    /// the iterator and not yet sent (use [`send_many`](Sender::send_many)
+    /// to keep unsent messages across a `select!`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (tx, rx) = ringchan::bounded(4);
+    /// tx.send_iter((0..4).map(|i| i * 10)).await.unwrap();
+    /// let mut out = Vec::new();
+    /// rx.recv_many(&mut out, 10).await.unwrap();
+    /// assert_eq!(out, [0, 10, 20, 30]);
+    ///
+    /// rx.close();
+    /// let mut rest = 7..10;
+    /// let unsent = tx.send_iter(rest.by_ref()).await.unwrap_err().into_inner();
+    /// assert_eq!(unsent, [7, 8, 9]); // the first run (up to the capacity, 4)
+    /// assert_eq!(rest.next(), None);
+    /// # });
+    /// ```
+    pub fn send_iter<I>(&self, msgs: I) -> SendIter<'_, T, I::IntoIter>
+    where
+        I: IntoIterator<Item = T>,
+    {
+        SendIter::new(&self.chan, msgs.into_iter())
+    }
+
+    /// Sends messages `msgs` yields, in order, without waiting, until the
+    /// iterator ends or a message does not fit. Takes them a run at a time,
+    /// no more than there is room for (at least one), each run claimed with
+    /// one atomic operation when it all fits. Allocates a buffer for the run
+    /// when the iterator yields anything. An iterator that yields nothing
+    /// sends nothing and returns `Ok`, even on a closed channel.
+    ///
+    /// # Errors
+    ///
+    /// What was sent stays sent either way.
+    /// [`TrySendError::Full`] holds the messages taken from the iterator that
+    /// did not fit (at least one), in order; [`TrySendError::Closed`] the
+    /// ones taken and not sent. The iterator keeps the ones it has not
+    /// yielded (pass `iter.by_ref()` to keep it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringchan::bounded(3);
+    /// let mut msgs = 1..=5;
+    /// let full = tx.try_send_iter(msgs.by_ref()).unwrap_err();
+    /// assert!(full.is_full());
+    /// assert_eq!(full.into_inner(), [4]); // 1, 2, 3 sent; 4 did not fit
+    /// assert_eq!(msgs.next(), Some(5));
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(tx.try_send_iter([6]), Ok(()));
+    /// drop(rx);
+    /// assert!(tx.try_send_iter([7]).unwrap_err().is_closed());
+    /// assert_eq!(tx.try_send_iter(std::iter::empty()), Ok(()));
+    /// ```
+    pub fn try_send_iter<I>(&self, msgs: I) -> Result<(), TrySendError<Vec<T>>>
+    where
+        I: IntoIterator<Item = T>,
+    {
+        let chunk = crate::future::iter_chunk(&self.chan);
+        let mut msgs = Some(msgs.into_iter());
+        let mut run = Vec::new();
+        loop {
+            // No more than fits now (at least one, to find out if none
+            // does), so what does not fit is little and rarely any.
+            let room = self.capacity().map_or(chunk, |cap| {
+                cap.saturating_sub(self.chan.queue().len()).clamp(1, chunk)
+            });
+            if !crate::future::take_run(&mut msgs, &mut run, room) {
+                return Ok(());
+            }
+            match self.chan.try_send_many(&mut run) {
+                Ok(_) if run.is_empty() => {}
+                Ok(_) | Err(PushError::Full(())) => return Err(TrySendError::Full(run)),
+                Err(PushError::Closed(())) => return Err(TrySendError::Closed(run)),
+            }
+        }
     }
 
     /// Sends `msg`, blocking the thread while the channel is full. Do not

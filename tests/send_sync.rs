@@ -44,6 +44,21 @@ fn futures_are_send_and_unpin_when_t_is_send() {
     // A send future owns its message, so it is `Sync` only when `T` is.
     send_unpin::<ringchan::Send<'static, SendOnly>>();
     send_sync_unpin::<ringchan::Send<'static, String>>();
+    // `SendIter` owns its iterator and the run it took from it, and shares
+    // neither: `Sync` when both are `Send`, and `Unpin` whatever the
+    // iterator (it is never pinned).
+    send_sync_unpin::<ringchan::SendIter<'static, SendOnly, std::vec::IntoIter<SendOnly>>>();
+    send_sync_unpin::<ringchan::SendIter<'static, u8, PinnedIter>>();
+}
+
+/// An iterator that is not `Unpin`.
+struct PinnedIter(std::marker::PhantomPinned);
+
+impl Iterator for PinnedIter {
+    type Item = u8;
+    fn next(&mut self) -> Option<u8> {
+        None
+    }
 }
 
 #[test]
