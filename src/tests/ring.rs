@@ -128,6 +128,19 @@ fn close_races_push() {
     });
 }
 
+/// A thread that takes one run of at most `limit` values with `pop_many`.
+fn spawn_taker(
+    ring: &Arc<Ring<(usize, usize)>>,
+    limit: usize,
+) -> thread::JoinHandle<Vec<(usize, usize)>> {
+    let ring = ring.clone();
+    thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = ring.pop_many(&mut out, limit);
+        out
+    })
+}
+
 /// The batch paths: one producer moves `per` values in with `push_many`
 /// (at most two attempts, so the model stays finite) while a consumer takes
 /// runs with `pop_many` and the main thread single values with `pop`. The
@@ -159,14 +172,7 @@ fn batch_model(cap: usize, per: usize, limit: usize, preemptions: usize) {
                 sent
             })
         };
-        let taker = {
-            let ring = ring.clone();
-            thread::spawn(move || {
-                let mut out = Vec::new();
-                let _ = ring.pop_many(&mut out, limit);
-                out
-            })
-        };
+        let taker = spawn_taker(&ring, limit);
         let mine: Vec<_> = ring.pop().ok().into_iter().collect();
         let sent = pusher.join().unwrap();
         let taken = taker.join().unwrap();
@@ -207,13 +213,13 @@ fn exactly_once_in_order(takes: &[&[(usize, usize)]], sent: &[(usize, usize)]) {
 /// A run claimed while its slots' last values are still being read: the
 /// ring starts full, a `pop` and a `pop_many` race to read it while
 /// `push_many` refills it. The producer may claim slots whose consumer has
-/// moved the head on but not finished reading (`push_many` sizes its run
-/// by the head), and must wait for exactly those before it writes.
-/// Capacity 3 with `limit` 2 is the smallest ring where a run's last slot
-/// is read while an earlier one is not (without the wait, loom reports the
-/// write racing the read). Every actor is a spawned thread: with the main
-/// thread as one of them, loom never preempted it early enough to reach the
-/// wait.
+/// moved the head on but not finished reading (a run whose last slot is
+/// read is claimed whole), and must wait for exactly those before it
+/// writes. Capacity 3 with `limit` 2 is the smallest ring where a run's
+/// last slot is read while an earlier one is not (without the wait, loom
+/// reports the write racing the read). The pusher is spawned after the
+/// consumers: as the main thread's first step, its run never met a read
+/// under way in loom's schedules.
 fn run_claimed_during_reads_model(cap: usize, limit: usize, preemptions: usize) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(preemptions);
@@ -226,14 +232,7 @@ fn run_claimed_during_reads_model(cap: usize, limit: usize, preemptions: usize) 
             let ring = ring.clone();
             thread::spawn(move || ring.pop().ok().into_iter().collect::<Vec<_>>())
         };
-        let taker = {
-            let ring = ring.clone();
-            thread::spawn(move || {
-                let mut out = Vec::new();
-                let _ = ring.pop_many(&mut out, limit);
-                out
-            })
-        };
+        let taker = spawn_taker(&ring, limit);
         let pusher = {
             let ring = ring.clone();
             thread::spawn(move || {
@@ -253,8 +252,8 @@ fn run_claimed_during_reads_model(cap: usize, limit: usize, preemptions: usize) 
 
 /// A run claimed while some of its values are still being written: a
 /// `push_many` and a `push` race to fill the ring while `pop_many` takes
-/// what they have claimed (it sizes its run by the tail) and must wait for
-/// exactly the writes still under way. Capacity 3 holds all three values,
+/// what they have claimed (a run whose last value is written is claimed
+/// whole) and must wait for exactly the writes still under way. Capacity 3 holds all three values,
 /// so no producer spins on a full ring (at capacity 2 those spins alone
 /// exceed loom's branch limit).
 fn run_claimed_during_writes_model(cap: usize, preemptions: usize) {
@@ -262,14 +261,7 @@ fn run_claimed_during_writes_model(cap: usize, preemptions: usize) {
     builder.preemption_bound = Some(preemptions);
     builder.check(move || {
         let ring = Arc::new(near_wrap(cap));
-        let taker = {
-            let ring = ring.clone();
-            thread::spawn(move || {
-                let mut out = Vec::new();
-                let _ = ring.pop_many(&mut out, cap);
-                out
-            })
-        };
+        let taker = spawn_taker(&ring, cap);
         let single = {
             let ring = ring.clone();
             thread::spawn(move || usize::from(ring.push((1, 0)).is_ok()))
