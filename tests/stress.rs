@@ -2,7 +2,8 @@
 //! capacities, counting every message and every drop.
 //!
 //! Each case runs N producers and M consumers (more tasks than cores) over one
-//! channel and then checks that
+//! channel, mixing single operations with runs of 1-8 messages through
+//! `send_many` and `recv_many` (blocking or async), and then checks that
 //!
 //! - every message is accounted for exactly once: delivered, or handed back in
 //!   a send error after a close, or dropped with its cancelled `send` future,
@@ -390,12 +391,67 @@ fn force(log: &mut ProducerLog, tx: &Sender<Msg>, msg: Msg) -> Sent {
     }
 }
 
+/// Whether this send or receive moves a run of messages with `send_many` /
+/// `recv_many` (about one time in eight, outside the modes that exercise
+/// `force_send` and cancellation).
+fn batch_turn(ctx: &Ctx, rng: &mut Rng) -> bool {
+    matches!(ctx.mode, Mode::Plain | Mode::Close(_)) && rng.percent(12)
+}
+
+/// The next run of `1..=8` of producer `p`'s messages from `seq`.
+fn next_run(ctx: &Ctx, p: usize, seq: usize, rng: &mut Rng) -> Vec<Msg> {
+    let k = (1 + rng.below(8) as usize).min(ctx.tracker.messages - seq);
+    (seq..seq + k).map(|s| ctx.tracker.msg(p, s)).collect()
+}
+
+/// Records a run that `send_many` took: `ids` in order, of which the ones
+/// still in `unsent` came back (the channel closed).
+fn record_run(log: &mut ProducerLog, ctx: &Ctx, ids: &[u32], unsent: Vec<Msg>) {
+    let sent = ids.len() - unsent.len();
+    for &id in &ids[..sent] {
+        record(log, ctx, id, Sent::Ok);
+    }
+    for (&id, msg) in ids[sent..].iter().zip(unsent) {
+        record(log, ctx, id, Sent::Returned(msg));
+    }
+}
+
+/// Logs a run `recv_many` took; `true` if the channel was closed and
+/// drained instead.
+fn log_run(
+    got: Result<usize, ringchan::RecvError>,
+    buf: &mut Vec<Msg>,
+    seen: &mut Vec<u32>,
+    ctx: &Ctx,
+) -> bool {
+    match got {
+        Ok(n) => {
+            assert_eq!(n, buf.len(), "recv_many counted other than it took");
+            for msg in buf.drain(..) {
+                Got::Msg(msg).log_until_closed(seen, ctx);
+            }
+            false
+        }
+        Err(_) => true,
+    }
+}
+
 // ------------------------------------------------------------- async side
 
 async fn produce_async(tx: Sender<Msg>, p: usize, ctx: Arc<Ctx>, mut rng: Rng) -> ProducerLog {
     let mut log = ProducerLog::default();
-    for seq in 0..ctx.tracker.messages {
+    let mut seq = 0;
+    while seq < ctx.tracker.messages {
+        if batch_turn(&ctx, &mut rng) {
+            let mut run = next_run(&ctx, p, seq, &mut rng);
+            let ids: Vec<u32> = run.iter().map(|m| m.id).collect();
+            let _ = tx.send_many(&mut run).await;
+            record_run(&mut log, &ctx, &ids, run);
+            seq += ids.len();
+            continue;
+        }
         let msg = ctx.tracker.msg(p, seq);
+        seq += 1;
         let id = msg.id;
         let outcome = match ctx.mode {
             Mode::Force if rng.percent(50) => force(&mut log, &tx, msg),
@@ -490,7 +546,16 @@ async fn consume_async(rx: Receiver<Msg>, c: usize, ctx: Arc<Ctx>, mut rng: Rng)
     let mut seen = Vec::new();
     let mut stream = Box::pin(rx.clone());
     let limit = ctx.stop_after[c].unwrap_or(usize::MAX);
+    let mut buf = Vec::new();
     while seen.len() < limit {
+        if batch_turn(&ctx, &mut rng) {
+            let k = (1 + rng.below(8) as usize).min(limit - seen.len());
+            let got = rx.recv_many(&mut buf, k).await;
+            if log_run(got, &mut buf, &mut seen, &ctx) {
+                break;
+            }
+            continue;
+        }
         let got = match rng.below(10) {
             _ if ctx.mode == Mode::CancelStorm && rng.percent(50) => {
                 cancellable_recv(&rx, &mut rng).await
@@ -542,8 +607,18 @@ async fn cancellable_recv(rx: &Receiver<Msg>, rng: &mut Rng) -> Got {
 
 fn produce_blocking(tx: Sender<Msg>, p: usize, ctx: Arc<Ctx>, mut rng: Rng) -> ProducerLog {
     let mut log = ProducerLog::default();
-    for seq in 0..ctx.tracker.messages {
+    let mut seq = 0;
+    while seq < ctx.tracker.messages {
+        if batch_turn(&ctx, &mut rng) {
+            let mut run = next_run(&ctx, p, seq, &mut rng);
+            let ids: Vec<u32> = run.iter().map(|m| m.id).collect();
+            let _ = tx.send_many(&mut run).wait();
+            record_run(&mut log, &ctx, &ids, run);
+            seq += ids.len();
+            continue;
+        }
         let msg = ctx.tracker.msg(p, seq);
+        seq += 1;
         let id = msg.id;
         let outcome = match ctx.mode {
             Mode::Force if rng.percent(50) => force(&mut log, &tx, msg),
@@ -573,7 +648,16 @@ fn produce_blocking(tx: Sender<Msg>, p: usize, ctx: Arc<Ctx>, mut rng: Rng) -> P
 fn consume_blocking(rx: Receiver<Msg>, c: usize, ctx: Arc<Ctx>, mut rng: Rng) -> Vec<u32> {
     let mut seen = Vec::new();
     let limit = ctx.stop_after[c].unwrap_or(usize::MAX);
+    let mut buf = Vec::new();
     while seen.len() < limit {
+        if batch_turn(&ctx, &mut rng) {
+            let k = (1 + rng.below(8) as usize).min(limit - seen.len());
+            let got = rx.recv_many(&mut buf, k).wait();
+            if log_run(got, &mut buf, &mut seen, &ctx) {
+                break;
+            }
+            continue;
+        }
         let got = if rng.percent(75) {
             rx.recv_blocking().map_or(Got::Closed, Got::Msg)
         } else {
