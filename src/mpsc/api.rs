@@ -1,5 +1,5 @@
-//! The public methods both flavours share, written once: [`sender_api!`]
-//! for the senders and their weak senders, [`receiver_api!`] for the
+//! The public methods both flavours share, written once: `sender_api!`
+//! for the senders and their weak senders, `receiver_api!` for the
 //! receivers (with their `Debug` and `Stream` impls). Each flavour's file
 //! instantiates them for its own types; only what differs (sending,
 //! capacity, permits, `close`) is written there.
