@@ -235,52 +235,48 @@ impl<T> Ring<T> {
     ///   the value is initialised and its write happens before this read.
     #[inline(always)]
     unsafe fn take(&self, pos: usize) -> T {
-        // SAFETY: passed on from our caller; `slot(pos)` is `pos`'s slot.
-        unsafe { Self::take_from(self.slot(pos), pos, self.one_lap) }
+        let mut value = MaybeUninit::<T>::uninit();
+        // SAFETY: passed on from our caller; `slot(pos)` is `pos`'s slot, and
+        // `value` is a place for one `T` that no slot overlaps; `take_into`
+        // initialised it.
+        unsafe {
+            Self::take_into(self.slot(pos), pos, self.one_lap, value.as_mut_ptr());
+            value.assume_init()
+        }
     }
 
-    /// [`Ring::take`] with the slot already found (`slot` is `pos`'s slot).
+    /// Moves the value of `slot`, the slot of position `pos`, into `place`,
+    /// then frees the slot for the producer of the next lap: the read half
+    /// of every pop, as [`Ring::put`] is the write half of every push.
+    ///
+    /// Copying into the caller's place before the stamp store lets
+    /// `pop_many` move each value straight into its vector. Returning the
+    /// value instead staged a 64-byte one on the stack (the store in between
+    /// kept the compiler from forwarding the copy): 8 more moves per
+    /// message. A single pop, which has no place to copy into before it
+    /// returns, compiles to the same stack round trip either way.
     ///
     /// # Safety
-    /// As for [`Ring::take`].
-    #[inline(always)]
-    unsafe fn take_from(slot: &Slot<T>, pos: usize, one_lap: usize) -> T {
-        // SAFETY: the caller's claim and stamp load (see `# Safety`) make the
-        // value initialised and ours alone.
-        let value = unsafe { slot.value.with(|v| (*v).assume_init_read()) };
-        // Ordering: Release orders our read before the next lap's producer
-        // (which Acquire-loads this stamp) overwrites the slot.
-        slot.stamp
-            .store(pos.wrapping_add(one_lap), Ordering::Release);
-        value
-    }
-
-    /// [`Ring::take_from`] for the batch path: moves the value straight into
-    /// `place` before the stamp store. Through `take_from`'s return value,
-    /// a 64-byte value was staged on the stack between the slot and the
-    /// caller's vector (the store in between kept the compiler from
-    /// forwarding the copy): 8 more moves per message.
-    ///
-    /// # Safety
-    /// As for [`Ring::take`], and `place` is valid for writing one `T`.
+    /// As for [`Ring::take`], and `place` is valid for writing one `T` and
+    /// does not overlap the slot.
     #[inline(always)]
     unsafe fn take_into(slot: &Slot<T>, pos: usize, one_lap: usize, place: *mut T) {
         // SAFETY: the caller's claim and stamp load make the value
-        // initialised and ours alone; `place` is writable (see `# Safety`)
-        // and cannot overlap the slot, which the caller does not own.
+        // initialised and ours alone; `place` is writable and apart from
+        // the slot (see `# Safety`).
         unsafe {
             slot.value
                 .with(|v| place.copy_from_nonoverlapping(v.cast::<T>(), 1))
         };
-        // Ordering: Release, as in `take_from`: our read happens before the
-        // next lap's producer overwrites the slot.
+        // Ordering: Release orders our read before the next lap's producer
+        // (which Acquire-loads this stamp) overwrites the slot.
         slot.stamp
             .store(pos.wrapping_add(one_lap), Ordering::Release);
     }
 
     /// Writes `value` into `slot`, the slot of position `pos`, and publishes
     /// it to the consumer of `pos` (stamp `pos + 1`): the write half of every
-    /// push, as [`Ring::take_from`] is the read half of every pop.
+    /// push, as [`Ring::take_into`] is the read half of every pop.
     ///
     /// # Safety
     /// - the caller owns position `pos`: it won the tail CAS that claimed
