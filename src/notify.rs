@@ -103,7 +103,38 @@ struct First {
     /// lock, read outside it by notifiers as a hint.
     state: AtomicUsize,
     /// The waker of the waiter in the place.
-    slot: one_waiter::Mutex<Option<std::task::Waker>>,
+    slot: WakerSlot,
+}
+
+/// A waker slot under a lock, shared by [`First`] and [`OneWaiter`]. A
+/// poisoned lock is taken anyway: the slot holds an `Option<Waker>`, which
+/// no panic can leave half-written.
+struct WakerSlot(one_waiter::Mutex<Option<std::task::Waker>>);
+
+impl WakerSlot {
+    fn new() -> Self {
+        Self(one_waiter::Mutex::new(None))
+    }
+
+    fn lock(&self) -> one_waiter::MutexGuard<'_, Option<std::task::Waker>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Stores `waker` in `slot` unless the stored one wakes the same task, and
+/// returns the waker it replaced, for the caller to drop after it lets go
+/// of the lock (a waker's drop may run any code, this channel's `close`
+/// included, which would lock the slot again).
+fn store_waker(
+    slot: &mut Option<std::task::Waker>,
+    waker: &std::task::Waker,
+) -> Option<std::task::Waker> {
+    match slot {
+        Some(stored) if stored.will_wake(waker) => None,
+        _ => slot.replace(waker.clone()),
+    }
 }
 
 /// Nobody holds the first place.
@@ -118,14 +149,8 @@ impl First {
     fn new() -> Self {
         Self {
             state: AtomicUsize::new(FREE),
-            slot: one_waiter::Mutex::new(None),
+            slot: WakerSlot::new(),
         }
-    }
-
-    fn lock(&self) -> one_waiter::MutexGuard<'_, Option<std::task::Waker>> {
-        self.slot
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Takes the place for `waker` if it is free.
@@ -134,7 +159,7 @@ impl First {
         if self.state.load(Ordering::Relaxed) != FREE {
             return false;
         }
-        let mut slot = self.lock();
+        let mut slot = self.slot.lock();
         // Ordering: Relaxed: `state` changes only under the lock we hold.
         if self.state.load(Ordering::Relaxed) != FREE {
             return false;
@@ -155,7 +180,7 @@ impl First {
             return false;
         }
         let waker = {
-            let mut slot = self.lock();
+            let mut slot = self.slot.lock();
             // Ordering: Relaxed: under the lock.
             if self.state.load(Ordering::Relaxed) != WAITING {
                 return false;
@@ -174,7 +199,7 @@ impl First {
     /// The holder gives the place back; `true` if it had been notified.
     fn release(&self) -> bool {
         let (waker, notified) = {
-            let mut slot = self.lock();
+            let mut slot = self.slot.lock();
             // Ordering: Relaxed: under the lock.
             let notified = self.state.load(Ordering::Relaxed) == NOTIFIED;
             self.state.store(FREE, Ordering::Relaxed);
@@ -190,16 +215,13 @@ impl First {
     /// `waker` (unless the stored one wakes the same task) and waits on.
     fn poll(&self, waker: &std::task::Waker) -> bool {
         let (notified, old) = {
-            let mut slot = self.lock();
+            let mut slot = self.slot.lock();
             // Ordering: Relaxed: under the lock.
             if self.state.load(Ordering::Relaxed) == NOTIFIED {
                 self.state.store(FREE, Ordering::Relaxed);
                 (true, slot.take())
             } else {
-                match &*slot {
-                    Some(stored) if stored.will_wake(waker) => (false, None),
-                    _ => (false, slot.replace(waker.clone())),
-                }
+                (false, store_waker(&mut slot, waker))
             }
         };
         // Outside the lock: a waker's drop may run any code, this channel's
@@ -475,7 +497,7 @@ pub(crate) struct OneWaiter {
     /// 1 while a registration waits for a wake-up. Read by every notifier.
     waiting: CachePadded<AtomicUsize>,
     /// The waker of the latest registration; taken by the notifier.
-    waker: one_waiter::Mutex<Option<std::task::Waker>>,
+    waker: WakerSlot,
 }
 
 /// The std/loom switch for [`OneWaiter`]'s lock and thread parking.
@@ -496,7 +518,7 @@ impl OneWaiter {
     pub(crate) fn new() -> Self {
         Self {
             waiting: CachePadded(AtomicUsize::new(0)),
-            waker: one_waiter::Mutex::new(None),
+            waker: WakerSlot::new(),
         }
     }
 
@@ -504,16 +526,9 @@ impl OneWaiter {
     /// raises the flag. The caller must re-check its condition after this
     /// and before waiting (see the table above).
     pub(crate) fn register(&self, waker: &std::task::Waker) {
-        {
-            let mut slot = self
-                .waker
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match &*slot {
-                Some(stored) if stored.will_wake(waker) => {}
-                _ => *slot = Some(waker.clone()),
-            }
-        }
+        let replaced = store_waker(&mut self.waker.lock(), waker);
+        // Outside the lock, as in `First`.
+        drop(replaced);
         // Ordering: SeqCst RMW, the waiter's half of the store-buffering
         // pattern; pairs with the SeqCst load in `notify`.
         self.waiting.swap(1, Ordering::SeqCst);
@@ -549,11 +564,7 @@ impl OneWaiter {
         // the `take` below gets its waker taken and woken: still a wake-up
         // after it, which is all it needs.
         if self.waiting.swap(0, Ordering::SeqCst) != 0 {
-            let waker = self
-                .waker
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take();
+            let waker = self.waker.lock().take();
             // Woken outside the lock: a waker that polls at once cannot
             // deadlock on the slot.
             if let Some(waker) = waker {
@@ -600,7 +611,12 @@ mod tests {
     use std::task::Waker;
 
     fn poll(w: &Waiters, slot: &mut Option<Ticket>) -> Poll<()> {
-        w.poll(slot, &mut Context::from_waker(Waker::noop()))
+        poll_by(w, slot, Waker::noop())
+    }
+
+    /// [`poll`] with the task's waker `waker`.
+    fn poll_by(w: &Waiters, slot: &mut Option<Ticket>, waker: &Waker) -> Poll<()> {
+        w.poll(slot, &mut Context::from_waker(waker))
     }
 
     /// Two waiters in line (each polled once, so each is registered).
@@ -712,9 +728,7 @@ mod tests {
         assert_eq!(w.count(), 2);
         w.notify_one();
         assert_eq!((wakes(&first), wakes(&second)), (1, 0));
-        assert!(w
-            .poll(&mut a, &mut Context::from_waker(&first_waker))
-            .is_ready());
+        assert!(poll_by(&w, &mut a, &first_waker).is_ready());
         // The place is free again, but b still waits: the next joiner goes
         // behind b, and b is the one the next notification reaches.
         let (third, third_waker) = counting();
@@ -738,13 +752,9 @@ mod tests {
         let (second, second_waker) = counting();
         let mut a = Some(w.join(&first_waker));
         let mut b = Some(w.join(&second_waker));
-        assert!(w
-            .poll(&mut b, &mut Context::from_waker(&second_waker))
-            .is_pending());
+        assert!(poll_by(&w, &mut b, &second_waker).is_pending());
         w.notify_one();
-        assert!(w
-            .poll(&mut a, &mut Context::from_waker(&first_waker))
-            .is_ready());
+        assert!(poll_by(&w, &mut a, &first_waker).is_ready());
         // `a` has sent and waits again; the place is free, but b waits.
         let mut a = Some(w.join(&first_waker));
         assert!(
@@ -753,13 +763,9 @@ mod tests {
         );
         w.notify_one();
         assert_eq!((wakes(&first), wakes(&second)), (1, 1));
-        assert!(w
-            .poll(&mut b, &mut Context::from_waker(&second_waker))
-            .is_ready());
+        assert!(poll_by(&w, &mut b, &second_waker).is_ready());
         w.notify_one();
-        assert!(w
-            .poll(&mut a, &mut Context::from_waker(&first_waker))
-            .is_ready());
+        assert!(poll_by(&w, &mut a, &first_waker).is_ready());
         assert_eq!(w.count(), 0);
     }
 
@@ -769,14 +775,10 @@ mod tests {
         let (old, old_waker) = counting();
         let (new, new_waker) = counting();
         let mut a = Some(w.join(&old_waker));
-        assert!(w
-            .poll(&mut a, &mut Context::from_waker(&new_waker))
-            .is_pending());
+        assert!(poll_by(&w, &mut a, &new_waker).is_pending());
         w.notify_one();
         assert_eq!((wakes(&old), wakes(&new)), (0, 1));
-        assert!(w
-            .poll(&mut a, &mut Context::from_waker(&new_waker))
-            .is_ready());
+        assert!(poll_by(&w, &mut a, &new_waker).is_ready());
     }
 
     #[test]
@@ -788,13 +790,11 @@ mod tests {
         assert!(poll(&w, &mut b).is_pending());
         w.notify_all();
         assert_eq!(wakes(&first), 1);
-        assert!(w
-            .poll(&mut a, &mut Context::from_waker(&first_waker))
-            .is_ready());
+        assert!(poll_by(&w, &mut a, &first_waker).is_ready());
         assert!(poll(&w, &mut b).is_ready());
     }
 
-    /// The leak check of debug builds: a ticket in line must be given back.    /// The leak check of debug builds: a ticket in line must be given back.
+    /// The leak check of debug builds: a ticket in line must be given back.
     #[cfg(debug_assertions)]
     #[test]
     #[should_panic(expected = "ticket was dropped without being given back")]
