@@ -348,25 +348,30 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         // Step 1 inlined into the caller, the rest out of line: most
         // operations end here (measured, A/B in one race run: 3-6% less
         // time per 8-byte message on a current-thread runtime, no change
-        // with 64-byte ones). On failure the loop tries once more before
-        // step 2.
-        if ticket.is_none() {
+        // with 64-byte ones).
+        let tried = ticket.is_none();
+        if tried {
             if let Some(done) = attempt() {
                 return Poll::Ready(done);
             }
         }
-        self.park_slow(waiters, ticket, wait, attempt)
+        self.park_slow(waiters, ticket, wait, tried, attempt)
     }
 
-    /// Steps 1 to 5 of [`Chan::park`], out of line.
+    /// Steps 1 to 5 of [`Chan::park`], out of line; `tried`: step 1 has
+    /// just failed, so the loop starts at step 2.
     #[inline(never)]
     fn park_slow<R>(
         &self,
         waiters: &Waiters,
         ticket: &mut Option<Ticket>,
         mut wait: Wait<'_, '_>,
+        mut tried: bool,
         mut attempt: impl FnMut() -> Option<R>,
     ) -> Poll<R> {
+        // Set when the waker is in place already: right after joining
+        // through the first place (see `Ticket::has_waker`).
+        let mut joined_with_waker = false;
         loop {
             // A task in line looks at its place before it tries: a wake-up
             // that has come is then used up by the try it prompts (the
@@ -374,22 +379,32 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
             // waker for one. A wake-up that comes only after a successful
             // try was not what the try answered, so `leave` passes it on:
             // the free slot or the message it announces may be another's.
+            // Right after a join that stored the waker, the look is skipped:
+            // a wake-up that came meanwhile is seen by `leave` after a
+            // successful try, or by the next poll after a failed one (the
+            // waker was in place for it).
             if let Wait::Task(cx) = &mut wait {
-                if ticket.as_ref().is_some_and(|t| !t.is_spun()) {
+                if !std::mem::take(&mut joined_with_waker)
+                    && ticket.as_ref().is_some_and(|t| !t.is_spun())
+                {
                     let _ = waiters.poll(ticket, cx);
                 }
             }
-            if let Some(done) = attempt() {
-                if let Some(t) = ticket.take() {
-                    waiters.leave(t);
+            if !std::mem::take(&mut tried) {
+                if let Some(done) = attempt() {
+                    if let Some(t) = ticket.take() {
+                        waiters.leave(t);
+                    }
+                    return Poll::Ready(done);
                 }
-                return Poll::Ready(done);
             }
             match (ticket.take(), &mut wait) {
                 // Step 2.
                 (None, Wait::Task(cx)) => {
                     if self.joins_at_once() {
-                        *ticket = Some(waiters.join(cx.waker()));
+                        let t = waiters.join(cx.waker());
+                        joined_with_waker = t.has_waker();
+                        *ticket = Some(t);
                         continue;
                     }
                     *ticket = Some(Ticket::spun());
@@ -404,7 +419,9 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
                 }
                 // Step 3; the loop makes step 4.
                 (Some(t), Wait::Task(cx)) if t.is_spun() => {
-                    *ticket = Some(waiters.join(cx.waker()));
+                    let t = waiters.join(cx.waker());
+                    joined_with_waker = t.has_waker();
+                    *ticket = Some(t);
                 }
                 (Some(t), Wait::Thread) if t.is_spun() => {
                     *ticket = Some(waiters.join(&crate::notify::thread_waker()));

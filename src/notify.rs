@@ -72,7 +72,7 @@ use std::task::{Context, Poll};
 
 use event_listener::{Event, EventListener, IntoNotification, Listener};
 
-use crate::sync::{seqcst_edge, AtomicUsize, CachePadded, Ordering};
+use crate::sync::{seqcst_edge, AtomicUsize, Backoff, CachePadded, Ordering, UnsafeCell};
 
 /// One side's waiting room: senders waiting for room, or receivers waiting
 /// for a message.
@@ -87,28 +87,69 @@ pub(crate) struct Waiters {
     first: First,
 }
 
-/// One place in a [`Waiters`] line that costs no allocation: a waker slot
-/// under an uncontended lock. A waiter that joins while it is free and
-/// nobody else is counted takes it; everyone else joins the event, behind
-/// it, so waking it first keeps the line's order. An event listener costs an allocation,
-/// a reference count and two trips through the event's lock; with one
-/// waiter per side, as in SPSC and ping-pong, nobody pays that.
+/// One place in a [`Waiters`] line that costs no allocation and no lock: a
+/// waker slot owned by whoever the state word says. A waiter that joins
+/// while it is free and nobody else is counted takes it; everyone else
+/// joins the event, behind it, so waking it first keeps the line's order.
+/// An event listener costs an allocation, a reference count and two trips
+/// through the event's lock; with one waiter per side, as in SPSC and
+/// ping-pong, nobody pays that.
 ///
 /// It follows the event's rules: a waiter in it is counted in `idle` like
 /// a listener, a notifier that claimed one wakes it before the event, and
 /// a waiter that leaves with a wake-up it did not see passes it on to the
 /// event (as event-listener does when a notified listener is dropped).
+///
+/// **The state word.** `state` says who may touch `slot`:
+///
+/// ```text
+/// FREE --take--> BUSY --> WAITING --notify--> WAKING --> NOTIFIED --poll/release--> FREE
+///                 |  ^       |  \--release--> BUSY --> FREE
+///        notify   |  \-poll-/
+///                 v
+///            BUSY_NOTIFIED --(holder)--> NOTIFIED, or FREE when a poll sees it
+/// ```
+///
+/// - The holder owns the slot in `BUSY` (taking the place, storing a new
+///   waker, or giving the place back); a notifier owns it in `WAKING`
+///   (taking the waker out to wake it). Each enters its state by a
+///   compare-exchange with `Acquire` and leaves it with a `Release` store or
+///   exchange, so every access to the slot happens-after the one before it.
+/// - Nobody else touches the slot; nobody waits on a lock. The holder waits
+///   only in `poll` and `release`, and only while a notifier is in
+///   `WAKING`, which takes a waker out of an `Option` and nothing else (it
+///   wakes after leaving), so the wait is a few instructions long unless the
+///   notifier's thread is preempted in them.
+/// - A notifier that finds the holder `BUSY` marks it `BUSY_NOTIFIED`
+///   instead of waiting: the holder, running, sees that when it leaves
+///   `BUSY` and needs no waker. With a lock, that notifier would have waited
+///   for the holder and then woken it: the same outcome.
+/// - Between holders the slot is empty: a notifier takes the waker out, and
+///   a holder that leaves unnotified takes its own out, so a finished task's
+///   waker is not kept alive by the channel.
+///
+/// Per wait this is two compare-exchanges (the holder's `take`, the
+/// notifier's `WAITING -> WAKING`) and plain stores, where the lock took
+/// six read-modify-writes (three lock-unlock pairs).
 struct First {
-    /// [`FREE`], [`WAITING`] or [`NOTIFIED`]; written only under `slot`'s
-    /// lock, read outside it by notifiers as a hint.
+    /// [`FREE`], [`BUSY`], [`WAITING`], [`WAKING`], [`NOTIFIED`] or
+    /// [`BUSY_NOTIFIED`].
     state: AtomicUsize,
-    /// The waker of the waiter in the place.
-    slot: WakerSlot,
+    /// The waker of the waiter in the place; see the state word above for
+    /// who may touch it.
+    slot: UnsafeCell<Option<std::task::Waker>>,
 }
 
-/// A waker slot under a lock, shared by [`First`] and [`OneWaiter`]. A
-/// poisoned lock is taken anyway: the slot holds an `Option<Waker>`, which
-/// no panic can leave half-written.
+// SAFETY: the slot is reached only by the one thread whose compare-exchange
+// moved `state` into BUSY (the holder) or WAKING (a notifier), and each
+// hand-over between them is a Release store read by an Acquire
+// compare-exchange or load (see `First`'s docs), so the slot is never
+// accessed from two threads at once. `Waker` is `Send + Sync`.
+unsafe impl Sync for First {}
+
+/// A waker slot under a lock, for [`OneWaiter`]. A poisoned lock is taken
+/// anyway: the slot holds an `Option<Waker>`, which no panic can leave
+/// half-written.
 struct WakerSlot(one_waiter::Mutex<Option<std::task::Waker>>);
 
 impl WakerSlot {
@@ -125,8 +166,8 @@ impl WakerSlot {
 
 /// Stores `waker` in `slot` unless the stored one wakes the same task, and
 /// returns the waker it replaced, for the caller to drop after it lets go
-/// of the lock (a waker's drop may run any code, this channel's `close`
-/// included, which would lock the slot again).
+/// of the slot (a waker's drop may run any code, this channel's `close`
+/// included, which would reach the slot again).
 fn store_waker(
     slot: &mut Option<std::task::Waker>,
     waker: &std::task::Waker,
@@ -137,59 +178,119 @@ fn store_waker(
     }
 }
 
-/// Nobody holds the first place.
+/// Nobody holds the first place; its slot is empty.
 const FREE: usize = 0;
-/// A waiter holds the first place and waits for a wake-up.
-const WAITING: usize = 1;
-/// A notifier has taken the waiter's waker and woken it; the place is the
-/// waiter's until it sees that (or leaves).
-const NOTIFIED: usize = 2;
+/// The holder is writing or emptying the slot.
+const BUSY: usize = 1;
+/// A waiter holds the first place and waits for a wake-up; its waker is in
+/// the slot.
+const WAITING: usize = 2;
+/// A notifier is taking the waiter's waker out of the slot.
+const WAKING: usize = 3;
+/// A notifier has taken the waiter's waker and woken it (or marked it while
+/// it was busy); the place is the waiter's until it sees that, or leaves.
+const NOTIFIED: usize = 4;
+/// A notifier came while the holder was busy; the holder turns this into
+/// [`NOTIFIED`] (or [`FREE`], having seen it) when it is done.
+const BUSY_NOTIFIED: usize = 5;
 
 impl First {
     fn new() -> Self {
         Self {
             state: AtomicUsize::new(FREE),
-            slot: WakerSlot::new(),
+            slot: UnsafeCell::new(None),
         }
     }
 
     /// Takes the place for `waker` if it is free.
     fn take(&self, waker: &std::task::Waker) -> bool {
-        // Ordering: Relaxed: a hint; the lock decides.
+        // Ordering: Relaxed: a hint; the compare-exchange decides.
         if self.state.load(Ordering::Relaxed) != FREE {
             return false;
         }
-        let mut slot = self.slot.lock();
-        // Ordering: Relaxed: `state` changes only under the lock we hold.
-        if self.state.load(Ordering::Relaxed) != FREE {
+        // Ordering: Acquire: the slot's last access (emptied by the previous
+        // holder, or by a notifier) happens-before ours.
+        if self
+            .state
+            .compare_exchange(FREE, BUSY, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
             return false;
         }
-        *slot = Some(waker.clone());
-        self.state.store(WAITING, Ordering::Relaxed);
+        // SAFETY: BUSY is ours (we moved FREE -> BUSY): nobody else touches
+        // the slot until we leave it (see `First`).
+        self.slot
+            .with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
+        // Notified while busy or not, the place is ours: a notification
+        // that came meanwhile stays as NOTIFIED for our next look, and the
+        // waker it made needless goes.
+        drop(self.leave_busy(WAITING, NOTIFIED));
         true
+    }
+
+    /// Ends the holder's BUSY: moves to `next` and returns `None`; or, if a
+    /// notifier marked it meanwhile, empties the slot, moves to `marked`
+    /// (NOTIFIED, or FREE for a holder that sees the mark and is done), and
+    /// returns the waker it took out, for the caller to drop.
+    #[inline]
+    fn leave_busy(&self, next: usize, marked: usize) -> Option<Option<std::task::Waker>> {
+        // Ordering: Release: publishes the slot to its next owner (a
+        // notifier's Acquire in `notify`, or the next holder's in `take`).
+        if let Err(state) =
+            self.state
+                .compare_exchange(BUSY, next, Ordering::Release, Ordering::Relaxed)
+        {
+            debug_assert_eq!(state, BUSY_NOTIFIED, "only a notifier leaves a mark");
+            // SAFETY: BUSY_NOTIFIED is still ours: a notifier that marks the
+            // place never touches the slot (see `First`).
+            let waker = self.slot.with_mut(|slot| unsafe { (*slot).take() });
+            // Ordering: Release, as above.
+            self.state.store(marked, Ordering::Release);
+            return Some(waker);
+        }
+        None
     }
 
     /// Wakes the waiter in the place if it waits unnotified; `false` if
     /// nobody did.
     fn notify(&self) -> bool {
-        // Ordering: Relaxed: a hint. A waiter whose WAITING we miss here
-        // took the place after our claim's SeqCst load of `idle`; the claim
-        // was for another waiter (or its join is in flight, and its
-        // re-check will see our operation: see the module docs).
-        if self.state.load(Ordering::Relaxed) != WAITING {
-            return false;
-        }
-        let waker = {
-            let mut slot = self.slot.lock();
-            // Ordering: Relaxed: under the lock.
-            if self.state.load(Ordering::Relaxed) != WAITING {
-                return false;
+        // Ordering: Relaxed: the claim that sent us here already acquired
+        // whatever it needs to see (a waiter whose WAITING or BUSY we miss
+        // here took the place after our claim's SeqCst load of `idle`; the
+        // claim was for another waiter, or its join is in flight and its
+        // re-check will see our operation: see the module docs). The slot
+        // itself is acquired by the compare-exchange below.
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            let next = match state {
+                WAITING => WAKING,
+                BUSY => BUSY_NOTIFIED,
+                // FREE: nobody; WAKING, NOTIFIED, BUSY_NOTIFIED: notified
+                // already.
+                _ => return false,
+            };
+            // Ordering: Acquire: into WAKING we read the slot the holder
+            // wrote before its Release into WAITING.
+            match self.state.compare_exchange_weak(
+                state,
+                next,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => state = now,
             }
-            self.state.store(NOTIFIED, Ordering::Relaxed);
-            slot.take()
-        };
-        // Woken outside the lock: a waker that polls at once cannot
-        // deadlock on the slot.
+        }
+        if state == BUSY {
+            return true; // marked: the busy holder sees it
+        }
+        // SAFETY: WAKING is ours (we moved WAITING -> WAKING): nobody else
+        // touches the slot until we store NOTIFIED (see `First`).
+        let waker = self.slot.with_mut(|slot| unsafe { (*slot).take() });
+        // Ordering: Release: the emptied slot passes to the holder.
+        self.state.store(NOTIFIED, Ordering::Release);
+        // Woken after the slot is given up: a waker that polls at once
+        // finds the place NOTIFIED, not a half-done notifier to wait for.
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -198,36 +299,76 @@ impl First {
 
     /// The holder gives the place back; `true` if it had been notified.
     fn release(&self) -> bool {
-        let (waker, notified) = {
-            let mut slot = self.slot.lock();
-            // Ordering: Relaxed: under the lock.
-            let notified = self.state.load(Ordering::Relaxed) == NOTIFIED;
-            self.state.store(FREE, Ordering::Relaxed);
-            (slot.take(), notified)
-        };
-        // Outside the lock: a waker's drop may run any code, this channel's
-        // `close` included.
-        drop(waker);
-        notified
+        self.holder_looks(None)
     }
 
     /// The holder asks whether it has been notified; if not, it stores
     /// `waker` (unless the stored one wakes the same task) and waits on.
     fn poll(&self, waker: &std::task::Waker) -> bool {
-        let (notified, old) = {
-            let mut slot = self.slot.lock();
-            // Ordering: Relaxed: under the lock.
-            if self.state.load(Ordering::Relaxed) == NOTIFIED {
-                self.state.store(FREE, Ordering::Relaxed);
-                (true, slot.take())
-            } else {
-                (false, store_waker(&mut slot, waker))
+        self.holder_looks(Some(waker))
+    }
+
+    /// [`First::poll`] with a waker to store, [`First::release`] without:
+    /// `true` if the holder had been notified, and then (or on a release)
+    /// the place is free again, its slot empty.
+    fn holder_looks(&self, waker: Option<&std::task::Waker>) -> bool {
+        // Ordering: Acquire: a notifier's access to the slot happens-before
+        // ours, and before the next holder's (we pass it on with Release).
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            match state {
+                WAITING => {
+                    // Ordering: Acquire, as in `take`.
+                    if let Err(now) = self.state.compare_exchange_weak(
+                        WAITING,
+                        BUSY,
+                        Ordering::Acquire,
+                        Ordering::Acquire,
+                    ) {
+                        state = now;
+                        continue;
+                    }
+                    // SAFETY: BUSY is ours (we moved WAITING -> BUSY): nobody
+                    // else touches the slot until we leave it.
+                    let old = self.slot.with_mut(|slot| unsafe {
+                        match waker {
+                            Some(waker) => store_waker(&mut *slot, waker),
+                            None => (*slot).take(),
+                        }
+                    });
+                    let next = if waker.is_some() { WAITING } else { FREE };
+                    let marked = self.leave_busy(next, FREE);
+                    // Outside the slot's ownership: a waker's drop may run any
+                    // code, this channel's `close` included.
+                    drop(old);
+                    return marked.is_some();
+                }
+                WAKING => state = self.wait_out_waking(),
+                _ => {
+                    debug_assert_eq!(state, NOTIFIED, "only the holder looks");
+                    // Ordering: Release: the slot the notifier emptied passes
+                    // to the next holder's Acquire in `take`.
+                    self.state.store(FREE, Ordering::Release);
+                    return true;
+                }
             }
-        };
-        // Outside the lock: a waker's drop may run any code, this channel's
-        // `close` included.
-        drop(old);
-        notified
+        }
+    }
+
+    /// Waits out a notifier in WAKING (a few instructions: see `First`) and
+    /// returns the state it left.
+    #[cold]
+    fn wait_out_waking(&self) -> usize {
+        let mut backoff = Backoff::default();
+        loop {
+            backoff.snooze();
+            // Ordering: Acquire: the notifier's slot access happens-before
+            // ours.
+            let state = self.state.load(Ordering::Acquire);
+            if state != WAKING {
+                return state;
+            }
+        }
     }
 }
 
@@ -275,6 +416,13 @@ impl Ticket {
     /// `true` if the waiter holds its line's first place.
     fn is_first(&self) -> bool {
         matches!(self.0, Stage::First)
+    }
+
+    /// `true` if joining stored the waiter's waker already (in the first
+    /// place): polling it at once would only store the same one again. An
+    /// event listener has no waker until it is polled.
+    pub(crate) fn has_waker(&self) -> bool {
+        self.is_first()
     }
 
     /// `true` while the waiter has not joined a line yet.

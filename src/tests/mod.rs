@@ -4,4 +4,5 @@
 mod chan;
 mod list;
 mod mpsc;
+mod notify;
 mod ring;

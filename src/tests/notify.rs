@@ -1,0 +1,171 @@
+//! loom models of one waiting room alone (notify.rs): waiters that park on
+//! a [`Waiters`] line for tokens a producer adds, through its first place
+//! (the lock-free [`First`](crate::notify)) and its event line, as blocked
+//! threads and as tasks. A lost wake-up shows as a loom deadlock.
+//!
+//! A counter of tokens stands in for the queue: cheap to model, so these
+//! reach more preemptions than the channel models in `chan.rs`.
+
+use std::task::{Context, Poll};
+
+use crate::notify::{thread_waker, Ticket, Waiters};
+use crate::sync::{seqcst_edge, Arc, AtomicUsize, Ordering};
+use loom::thread;
+
+/// The room and its tokens.
+struct Room {
+    waiters: Waiters,
+    tokens: AtomicUsize,
+}
+
+impl Room {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            waiters: Waiters::new(),
+            tokens: AtomicUsize::new(0),
+        })
+    }
+
+    /// The queue operation's half of the protocol: a SeqCst RMW.
+    fn take_token(&self) -> bool {
+        // Ordering: SeqCst, as the ring's position RMWs (see notify.rs).
+        let took = self
+            .tokens
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        seqcst_edge();
+        took
+    }
+
+    fn produce(&self) {
+        // Ordering: SeqCst, as the ring's position RMWs.
+        self.tokens.fetch_add(1, Ordering::SeqCst);
+        self.waiters.notify_one();
+    }
+
+    /// Takes a token, blocking the thread as the channel does (chan.rs,
+    /// `park_slow`): try, join, re-check, wait.
+    fn consume_blocking(&self) {
+        loop {
+            if self.take_token() {
+                return;
+            }
+            let ticket = self.waiters.join(&thread_waker());
+            if self.take_token() {
+                self.waiters.leave(ticket);
+                return;
+            }
+            self.waiters.wait(ticket);
+        }
+    }
+
+    /// Takes a token as a task does (chan.rs, `park_slow`): a task in line
+    /// looks at its place before each try, except right after a join that
+    /// stored its waker.
+    fn consume_async(&self) {
+        let mut ticket: Option<Ticket> = None;
+        let mut fresh = false;
+        block_on(|cx| loop {
+            if ticket.is_some() && !std::mem::take(&mut fresh) {
+                let _ = self.waiters.poll(&mut ticket, cx);
+            }
+            if self.take_token() {
+                if let Some(t) = ticket.take() {
+                    self.waiters.leave(t);
+                }
+                return Poll::Ready(());
+            }
+            if ticket.is_some() {
+                return Poll::Pending;
+            }
+            let t = self.waiters.join(cx.waker());
+            fresh = t.has_waker();
+            ticket = Some(t);
+        });
+    }
+}
+
+/// Polls `poll` until it is ready, parking the (loom) thread in between;
+/// its waker unparks the thread.
+fn block_on(mut poll: impl FnMut(&mut Context<'_>) -> Poll<()>) {
+    let waker = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    while poll(&mut cx).is_pending() {
+        thread::park();
+    }
+}
+
+fn model(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemptions);
+    builder.max_branches = 100_000;
+    builder.check(f);
+}
+
+/// Two blocked threads wait for one token each; a producer adds two. The
+/// first waiter takes the first place, the second the event line (or the
+/// place, once it is free again), and every take, notify, poll and leave
+/// of the place races the others.
+#[test]
+fn two_blocked_threads_each_get_a_token() {
+    model(3, || {
+        let room = Room::new();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let room = room.clone();
+                thread::spawn(move || room.consume_blocking())
+            })
+            .collect();
+        room.produce();
+        room.produce();
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert_eq!(room.tokens.load(Ordering::Relaxed), 0);
+    });
+}
+
+/// A task and a blocked thread wait for one token each. The task's polls
+/// re-store its waker in the first place while a notifier may be taking
+/// it (the place's BUSY and WAKING states).
+#[test]
+fn a_task_and_a_blocked_thread_each_get_a_token() {
+    model(2, || {
+        let room = Room::new();
+        let task = {
+            let room = room.clone();
+            thread::spawn(move || room.consume_async())
+        };
+        let blocked = {
+            let room = room.clone();
+            thread::spawn(move || room.consume_blocking())
+        };
+        room.produce();
+        room.produce();
+        task.join().unwrap();
+        blocked.join().unwrap();
+        assert_eq!(room.tokens.load(Ordering::Relaxed), 0);
+    });
+}
+
+/// One waiter, two tokens produced one by one with a consumption between:
+/// the waiter joins, is woken, gives the place back and takes it again
+/// while the second notification is on its way.
+#[test]
+fn one_task_takes_two_tokens_through_the_first_place() {
+    model(3, || {
+        let room = Room::new();
+        let task = {
+            let room = room.clone();
+            thread::spawn(move || {
+                room.consume_async();
+                room.consume_async();
+            })
+        };
+        room.produce();
+        room.produce();
+        task.join().unwrap();
+        assert_eq!(room.tokens.load(Ordering::Relaxed), 0);
+        assert_eq!(room.waiters.count(), 0, "nobody waits, nobody counted");
+    });
+}
