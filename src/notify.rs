@@ -35,35 +35,42 @@
 //!
 //! - a notified waiter (its listener fired) leaves `idle` alone: its
 //!   notifier already took it off;
-//! - a waiter that leaves without having seen a notification (its re-check
-//!   succeeded, or its future was dropped) takes one off, saturating at zero.
-//!   Either its listener was unnotified, and leaving removes it from the
-//!   unnotified ones; or a notification reached it unseen, and dropping the
-//!   listener passes that on to the next unnotified listener (event-listener
-//!   propagates `additional` notifications on drop). Both sides of the
-//!   invariant fall by one, or the count saturates where it was too high;
+//! - a waiter that leaves with a notification it did not see (its re-check
+//!   succeeded after a claim woke it, or its future was dropped) takes
+//!   nothing off, since its notifier did, and passes the wake-up on with a
+//!   claim of its own ([`Waiters::leave`]): to the first place, else the
+//!   event's next unnotified listener. Its listener is discarded, not
+//!   dropped, since event-listener's own passing-on stays within the
+//!   event's line and the next waiter may hold the first place;
+//! - a waiter that leaves unnotified takes nothing off either: its count
+//!   stays, one too high, until a claim spends it on nobody (a compare-
+//!   exchange and two loads: the event's lock is skipped when nobody is in
+//!   its line). Taking one off, as this crate did until the loom model
+//!   `a_place_marked_while_taken_wakes_its_taker` found the race, is wrong:
+//!   a claim in flight may already have taken this waiter's count and be
+//!   about to notify nobody, and the decrement then takes the count of a
+//!   waiter that joined meanwhile, who sleeps through the next operation;
 //! - a claim that finds no unnotified listener left (its waiter left first)
 //!   notifies nobody, which the invariant allows;
 //! - a claim may notify a listener whose join is still in flight (event-
 //!   listener wakes the first unnotified listener in line, counted or not),
 //!   leaving a counted waiter behind it unnotified with `idle` at 0. That
 //!   joiner's re-check comes after the claiming push in the SeqCst order, so
-//!   it succeeds, and its `leave` passes the unseen notification on to the
-//!   waiter behind it: the joins-in-flight term of the invariant;
+//!   it succeeds (unless another receiver took that message first, and then
+//!   nobody needs the wake-up), and its `leave` passes the unseen
+//!   notification on to the waiter behind it: the joins-in-flight term of
+//!   the invariant;
 //! - `notify_all` (close) wakes everyone without claiming, so `idle` stays
 //!   too high after a close: needless notifications, never a lost one.
+//!
+//! So the count may run high, never low.
 //!
 //! **The first place.** A waiter takes [`First`] only if it finds nobody
 //! counted, so whoever holds it joined before everyone in the event's line,
 //! and waking it first keeps the line's order. It counts as a listener in
 //! all of the above: it joins (takes the place, then counts itself) before its
-//! re-check, a claim wakes it before anyone in the event's line, and when it
-//! leaves with a wake-up it did not see, it passes that on to the event's
-//! line, as a dropped listener passes its own on. A claim never skips an
-//! unnotified counted waiter in the place for one in the event, so the
-//! event's own passing-on, which cannot reach the place, is never needed
-//! to reach it: a waiter that took the place after a claim looked re-checks
-//! after that claim's operation and sees it.
+//! re-check, a claim wakes it before anyone in the event's line, and a
+//! wake-up passed on reaches it before the event's line too.
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -82,6 +89,12 @@ pub(crate) struct Waiters {
     /// On its own cache line: the other side reads it after every
     /// successful operation.
     idle: CachePadded<AtomicUsize>,
+    /// Listeners in the event's line (not the first place): a claim with
+    /// nobody there skips the event's lock. Raised before a listener
+    /// counts itself in `idle`, so a claim that took that count (Acquire)
+    /// sees it; lowered once the listener is gone. Too high only costs a
+    /// trip through the lock.
+    listening: AtomicUsize,
     /// The first waiter's place, taken before the event's line (see
     /// [`First`]).
     first: First,
@@ -221,10 +234,14 @@ impl First {
         // the slot until we leave it (see `First`).
         self.slot
             .with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
-        // Notified while busy or not, the place is ours: a notification
+        // Notified while busy or not, the place is ours. A notification
         // that came meanwhile stays as NOTIFIED for our next look, and the
-        // waker it made needless goes.
-        drop(self.leave_busy(WAITING, NOTIFIED));
+        // waker we stored is woken for it: a notified place has always had
+        // its waker woken, which lets a waiter that just joined skip its
+        // first look (chan.rs, `park_slow`) and still see the notification.
+        if let Some(Some(waker)) = self.leave_busy(WAITING, NOTIFIED) {
+            waker.wake();
+        }
         true
     }
 
@@ -465,6 +482,7 @@ impl Waiters {
         Self {
             event: Event::new(),
             idle: CachePadded(AtomicUsize::new(0)),
+            listening: AtomicUsize::new(0),
             first: First::new(),
         }
     }
@@ -485,6 +503,8 @@ impl Waiters {
         let stage = if alone && self.first.take(waker) {
             Stage::First
         } else {
+            // Ordering: Relaxed: published by the SeqCst count below.
+            self.listening.fetch_add(1, Ordering::Relaxed);
             Stage::Listening(ManuallyDrop::new(self.event.listen()))
         };
         // Ordering: SeqCst RMW, the waiter's half of the store-buffering
@@ -495,30 +515,42 @@ impl Waiters {
     }
 
     /// Gives back a ticket that has not seen its notification. A
-    /// notification it had received unseen passes on to the next listener
-    /// (event-listener does that on drop).
+    /// notification it had received unseen passes on to the next waiter;
+    /// an unnotified waiter takes its count off unless a claim is in flight
+    /// (module docs).
     pub(crate) fn leave(&self, ticket: Ticket) {
-        if ticket.is_first() {
+        let notified = if ticket.is_first() {
             ticket.spend();
-            if self.first.release() {
-                // Notified unseen: pass the wake-up on to the event, as a
-                // dropped listener does.
-                self.event.notify(1.additional().relaxed());
-            }
+            self.first.release()
         } else {
             let Some(listener) = ticket.into_listener() else {
                 return; // never joined, never counted
             };
-            drop(listener);
+            // Not dropped: a dropped listener passes its wake-up on within
+            // the event's line only, and the next waiter may be in the
+            // first place.
+            let notified = listener.discard();
+            self.listener_gone();
+            notified
+        };
+        if notified {
+            // Its count was claimed already. The wake-up goes on as a claim
+            // of another waiter's count, if anyone is counted: a waiter
+            // still joining re-checks after the operation it announced.
+            self.notify_slow(1);
         }
-        // Saturating: a notifier may have claimed this waiter already. The
-        // decrement may then take another waiter's count, but the claim's
-        // notification reached this listener unseen and dropping it passed
-        // the notification on (see the module docs). Ordering: Relaxed: a
-        // stale, too-high count only costs a needless claim.
-        let _ = self
-            .idle
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        // Nothing taken off: if nobody claimed this waiter, its count stays,
+        // one too high, until a claim spends it on nobody. Taking one off
+        // could race a claim in flight that already took it, and then take
+        // the count of a waiter that joined meanwhile, who would sleep
+        // through the next operation (found by the loom model
+        // `a_place_marked_while_taken_wakes_its_taker`).
+    }
+
+    /// A listener left the event's line (fired, or discarded).
+    fn listener_gone(&self) {
+        // Ordering: Relaxed: see `listening`.
+        self.listening.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Polls a held ticket; when it fires, clears `slot` (its notifier
@@ -540,6 +572,7 @@ impl Waiters {
             }
             // Fired: the listener has done its work; drop it.
             drop(slot.take().and_then(Ticket::into_listener));
+            self.listener_gone();
         }
         Poll::Ready(())
     }
@@ -557,6 +590,7 @@ impl Waiters {
         }
         if let Some(listener) = ticket.into_listener() {
             listener.wait();
+            self.listener_gone();
         }
     }
 
@@ -603,7 +637,11 @@ impl Waiters {
         if self.first.notify() {
             n -= 1;
         }
-        if n != 0 {
+        // Ordering: Relaxed: a listener whose count we took raised
+        // `listening` before it, and our Acquire claim made that visible;
+        // one we missed counted itself after our load of `idle`, and its
+        // re-check sees our operation.
+        if n != 0 && self.listening.load(Ordering::Relaxed) != 0 {
             self.event.notify(n.additional().relaxed());
         }
     }
@@ -615,8 +653,11 @@ impl Waiters {
         self.event.notify(usize::MAX);
     }
 
-    /// How many waiters have no wake-up on its way (a snapshot, for
-    /// `Debug`; too high after a close, which wakes without claiming).
+    /// How many waiters have no wake-up on its way, as far as notifiers
+    /// know (a snapshot, for `Debug`): never too low, but too high after a
+    /// close, which wakes without claiming, and after a waiter leaves or is
+    /// woken by a wake-up passed on, until later notifications spend the
+    /// extra counts.
     pub(crate) fn count(&self) -> usize {
         self.idle.load(Ordering::Relaxed)
     }
@@ -813,20 +854,47 @@ mod tests {
         let w = Waiters::new();
         let (a, mut b) = two_in_line(&w);
         w.notify_one(); // claims one, notifies a
-        w.leave(a.unwrap()); // a never saw it: takes one off (saturating)
+        w.leave(a.unwrap()); // a never saw it: passes it on with a claim
+        assert_eq!(w.count(), 0, "a's count went to its notifier, b's to a's");
+        assert!(poll(&w, &mut b).is_ready(), "the wake-up went on to b");
         assert_eq!(w.count(), 0);
-        // The notification went on to b when a's listener was dropped.
-        assert!(poll(&w, &mut b).is_ready());
+    }
+
+    /// A claimed waiter in the event's line that leaves passes its wake-up
+    /// to the first place, where the next waiter may be (event-listener's
+    /// own passing-on would not reach it).
+    #[test]
+    fn a_wake_up_passed_on_reaches_the_first_place() {
+        let w = Waiters::new();
+        let (first, first_waker) = counting();
+        let mut a = Some(w.join(Waker::noop())); // the first place
+        let b = w.join(Waker::noop()); // the event's line
+        w.notify_one(); // wakes a
+        assert!(poll(&w, &mut a).is_ready());
+        w.notify_one(); // wakes b, in the event's line
+                        // The place is free; c takes it, and b leaves without seeing its
+                        // wake-up.
+        let mut c = Some(w.join(&first_waker));
+        assert!(c.as_ref().unwrap().is_first());
+        w.leave(b);
+        assert_eq!(wakes(&first), 1, "c, in the first place, got b's wake-up");
+        assert!(poll_by(&w, &mut c, &first_waker).is_ready());
     }
 
     #[test]
-    fn an_unclaimed_waiter_that_leaves_takes_itself_off() {
+    fn an_unclaimed_waiter_that_leaves_keeps_its_count_for_a_claim_to_spend() {
         let w = Waiters::new();
         let (a, mut b) = two_in_line(&w);
         w.leave(a.unwrap());
-        assert_eq!(w.count(), 1);
+        assert_eq!(
+            w.count(),
+            2,
+            "taking a's count off could take a newer waiter's (module docs)"
+        );
         w.notify_one();
         assert!(poll(&w, &mut b).is_ready(), "b is still in line and woken");
+        assert_eq!(w.count(), 1);
+        w.notify_one(); // spends a's count on nobody
         assert_eq!(w.count(), 0);
     }
 
@@ -887,6 +955,8 @@ mod tests {
         w.notify_one();
         assert!(poll(&w, &mut b).is_ready());
         assert_eq!(wakes(&third), 0);
+        assert_eq!(w.count(), 1, "c left unclaimed: its count stays");
+        w.notify_one();
         assert_eq!(w.count(), 0);
     }
 
