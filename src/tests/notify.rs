@@ -123,24 +123,23 @@ fn two_blocked_threads_each_get_a_token() {
     });
 }
 
-/// A task and a blocked thread wait for one token each. Among the
-/// interleavings: the task takes the first place while a notifier, claiming
-/// the thread's count, finds the place BUSY and marks it; the thread's
-/// re-check then takes the token, and the task must not sleep through its
-/// mark (a deadlock here at four preemptions, before `First::take` woke the
-/// marked taker's waker).
+/// A task and a blocked thread, each waiting for one token.
+fn task_and_blocked_thread(room: &Arc<Room>) -> [thread::JoinHandle<()>; 2] {
+    let (r1, r2) = (room.clone(), room.clone());
+    [
+        thread::spawn(move || r1.consume_async()),
+        thread::spawn(move || r2.consume_blocking()),
+    ]
+}
+
+/// A task and a blocked thread wait for one token each; a producer adds
+/// two. The task's polls re-store its waker in the first place while a
+/// notifier may be taking it (the place's BUSY and WAKING states).
 #[test]
 fn a_task_and_a_blocked_thread_each_get_a_token() {
     model(4, || {
         let room = Room::new();
-        let task = {
-            let room = room.clone();
-            thread::spawn(move || room.consume_async())
-        };
-        let blocked = {
-            let room = room.clone();
-            thread::spawn(move || room.consume_blocking())
-        };
+        let [task, blocked] = task_and_blocked_thread(&room);
         room.produce();
         room.produce();
         task.join().unwrap();
@@ -167,11 +166,10 @@ fn one_task_takes_two_tokens_through_the_first_place() {
         room.produce();
         task.join().unwrap();
         assert_eq!(room.tokens.load(Ordering::Relaxed), 0);
-        // The count may stay one too high: a claim that takes the count of
-        // a wait that ends at once (its re-check found the token) wakes the
-        // waiter's next wait, whose own count then stays (notify.rs allows
-        // a count too high). The next notification with nobody waiting
-        // spends it.
+        // The count may stay one too high: a wait that ends at once (its
+        // re-check found the token) leaves its count behind (notify.rs:
+        // counts run high, never low). The next notification with nobody
+        // waiting spends it.
         assert!(room.waiters.count() <= 1);
         room.waiters.notify_one();
         assert_eq!(room.waiters.count(), 0, "a stale count is spent");
@@ -198,14 +196,7 @@ fn one_task_takes_two_tokens_through_the_first_place() {
 fn a_place_marked_while_taken_wakes_its_taker() {
     model(3, || {
         let room = Room::new();
-        let task = {
-            let room = room.clone();
-            thread::spawn(move || room.consume_async())
-        };
-        let blocked = {
-            let room = room.clone();
-            thread::spawn(move || room.consume_blocking())
-        };
+        let [task, blocked] = task_and_blocked_thread(&room);
         room.produce();
         // The second token only once the first is taken: whoever did not
         // get it has by then re-checked and found nothing, or will.
