@@ -239,18 +239,18 @@ impl First {
         // waker we stored is woken for it: a notified place has always had
         // its waker woken, which lets a waiter that just joined skip its
         // first look (chan.rs, `park_slow`) and still see the notification.
-        if let Some(Some(waker)) = self.leave_busy(WAITING, NOTIFIED) {
+        if let Err(Some(waker)) = self.leave_busy(WAITING, NOTIFIED) {
             waker.wake();
         }
         true
     }
 
-    /// Ends the holder's BUSY: moves to `next` and returns `None`; or, if a
-    /// notifier marked it meanwhile, empties the slot, moves to `marked`
-    /// (NOTIFIED, or FREE for a holder that sees the mark and is done), and
-    /// returns the waker it took out, for the caller to drop.
+    /// Ends the holder's BUSY: moves to `next` (`Ok`); or, if a notifier
+    /// marked it meanwhile, empties the slot, moves to `marked` (NOTIFIED,
+    /// or FREE for a holder that sees the mark and is done), and returns
+    /// the waker it took out (`Err`), for the caller to drop.
     #[inline]
-    fn leave_busy(&self, next: usize, marked: usize) -> Option<Option<std::task::Waker>> {
+    fn leave_busy(&self, next: usize, marked: usize) -> Result<(), Option<std::task::Waker>> {
         // Ordering: Release: publishes the slot to its next owner (a
         // notifier's Acquire in `notify`, or the next holder's in `take`).
         if let Err(state) =
@@ -263,9 +263,9 @@ impl First {
             let waker = self.slot.with_mut(|slot| unsafe { (*slot).take() });
             // Ordering: Release, as above.
             self.state.store(marked, Ordering::Release);
-            return Some(waker);
+            return Err(waker);
         }
-        None
+        Ok(())
     }
 
     /// Wakes the waiter in the place if it waits unnotified; `false` if
@@ -358,7 +358,7 @@ impl First {
                     // Outside the slot's ownership: a waker's drop may run any
                     // code, this channel's `close` included.
                     drop(old);
-                    return marked.is_some();
+                    return marked.is_err();
                 }
                 WAKING => state = self.wait_out_waking(),
                 _ => {
