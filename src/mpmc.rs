@@ -339,7 +339,14 @@ impl<T> Sender<T> {
     /// ```
     #[inline]
     pub fn send_blocking(&self, msg: T) -> Result<(), SendError<T>> {
-        self.send(msg).wait()
+        // The park protocol's first try, inlined here: the message goes
+        // straight from the caller into its slot, without a stop in a
+        // future first (measured, 64-byte messages: see the README).
+        match self.chan.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(PushError::Closed(v)) => Err(SendError(v)),
+            Err(PushError::Full(v)) => self.send(v).wait(),
+        }
     }
 
     /// Sends `msg` without waiting; when the channel is full, replaces the
@@ -648,7 +655,12 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn recv_blocking(&self) -> Result<T, crate::RecvError> {
-        self.recv().wait()
+        // The park protocol's first try, inlined as in `send_blocking`.
+        match self.chan.try_recv() {
+            Ok(v) => Ok(v),
+            Err(PopError::Closed) => Err(crate::RecvError),
+            Err(PopError::Empty) => self.recv().wait(),
+        }
     }
 
     /// Waits for at least one message, then moves up to `limit` buffered
