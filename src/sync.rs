@@ -111,6 +111,12 @@ pub(crate) struct Backoff(u32);
 impl Backoff {
     const SPIN_LIMIT: u32 = 6;
 
+    /// A backoff whose first snooze is its longest spin; every later one
+    /// yields the core.
+    pub(crate) fn longest_spin() -> Self {
+        Self(Self::SPIN_LIMIT)
+    }
+
     #[inline]
     pub(crate) fn snooze(&mut self) {
         // Under loom one yield is one step for the model: spinning longer
