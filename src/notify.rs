@@ -516,7 +516,7 @@ impl Waiters {
 
     /// Gives back a ticket that has not seen its notification. A
     /// notification it had received unseen passes on to the next waiter;
-    /// an unnotified waiter takes its count off unless a claim is in flight
+    /// an unnotified waiter leaves its count for a later claim to spend
     /// (module docs).
     pub(crate) fn leave(&self, ticket: Ticket) {
         let notified = if ticket.is_first() {
@@ -872,8 +872,9 @@ mod tests {
         w.notify_one(); // wakes a
         assert!(poll(&w, &mut a).is_ready());
         w.notify_one(); // wakes b, in the event's line
-                        // The place is free; c takes it, and b leaves without seeing its
-                        // wake-up.
+
+        // The place is free; c takes it, and b leaves without seeing its
+        // wake-up.
         let mut c = Some(w.join(&first_waker));
         assert!(c.as_ref().unwrap().is_first());
         w.leave(b);
