@@ -11,6 +11,8 @@
 //! `tests/bad_capacity.rs`, a binary of their own so that an abort there
 //! cannot take these tests down with it.
 
+mod common;
+
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::{pin, Pin};
@@ -20,6 +22,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
+use common::{current_thread_rt, multi_thread_rt};
 use futures::executor::block_on;
 use futures::StreamExt;
 use ringchan::{
@@ -157,21 +160,6 @@ impl Flag {
 
 fn poll_once<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(waker))
-}
-
-fn multi_thread_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("build a multi-thread runtime")
-}
-
-fn current_thread_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("build a current-thread runtime")
 }
 
 // ------------------------------------------------------------- panicking Drop
@@ -332,7 +320,7 @@ fn consumer_task_panics_mid_stream_others_keep_going() {
                 let drops = Drops::new(total);
                 let seen = Arc::new(Mutex::new(Vec::new()));
                 let (tx, rx) = make(capacity);
-                let rt = multi_thread_runtime();
+                let rt = multi_thread_rt();
                 let mut consumers = Vec::new();
                 for c in 0..6 {
                     let (rx, seen) = (rx.clone(), Arc::clone(&seen));
@@ -489,9 +477,9 @@ fn runtime_dropped_with_tasks_parked(multi: bool) {
     let (empty_tx, empty_rx) = bounded::<Payload>(2);
 
     let rt = if multi {
-        multi_thread_runtime()
+        multi_thread_rt()
     } else {
-        current_thread_runtime()
+        current_thread_rt()
     };
     for i in 0..PARKED {
         let (tx, payload) = (full_tx.clone(), Payload::new(&drops, 2 + i));
@@ -621,7 +609,7 @@ fn last_sender_dropped_inside_a_received_payload_wakes_parked_receivers() {
             move || {
                 let drops = Drops::new(1);
                 let (tx, rx) = make(cap);
-                let rt = multi_thread_runtime();
+                let rt = multi_thread_rt();
                 let started = Arc::new(AtomicUsize::new(0));
                 let receivers: Vec<_> = (0..4)
                     .map(|_| {
@@ -675,7 +663,7 @@ fn cancelled_send_drops_the_last_receiver_and_wakes_other_senders() {
         let drops = Drops::new(5);
         let (tx, rx) = bounded::<Carrier>(1);
         tx.try_send(Carrier::new(&drops, 0)).unwrap();
-        let rt = current_thread_runtime();
+        let rt = current_thread_rt();
         let others: Vec<_> = (1..4)
             .map(|id| {
                 let (tx, c) = (tx.clone(), Carrier::new(&drops, id));

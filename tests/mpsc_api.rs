@@ -1193,11 +1193,7 @@ fn works_without_any_tokio_runtime() {
 fn many_producers_exactly_once_and_per_sender_fifo() {
     let producers = 4;
     let per = scaled(5_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::multi_thread_rt();
     rt.block_on(async {
         for cap in [1, 3, 64] {
             let (tx, mut rx) = mpsc::channel(cap);

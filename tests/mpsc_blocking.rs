@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 mod common;
 mod mpsc_util;
 
-use common::{guard, scaled};
+use common::{current_thread_rt, guard, multi_thread_rt, scaled};
 use mpsc::error::SendError;
 use mpsc_util::{panic_file, panic_message};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -22,21 +22,6 @@ use std::thread;
 const IN_RUNTIME: &str = "Cannot block the current thread from within a runtime. \
     This happens because a function attempted to block the current thread \
     while the thread is being used to drive asynchronous tasks.";
-
-fn current_thread_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn multi_thread_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Runs `f` inside `block_on` and returns its panic message.
 fn panic_inside_block_on(f: impl FnOnce()) -> String {

@@ -11,7 +11,12 @@
 //!
 //! `RINGCHAN_WAKEUP_ROUNDS` (default 3,000) sets the rounds per shape.
 
+mod common;
+
+use std::future::Future;
 use std::time::Duration;
+
+use common::multi_thread_rt;
 
 /// Rounds per shape unless `RINGCHAN_WAKEUP_ROUNDS` says otherwise.
 const ROUNDS: usize = 3_000;
@@ -25,21 +30,13 @@ fn rounds() -> usize {
         .unwrap_or(ROUNDS)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// Runs `round` `rounds()` times on two workers, each under a 20 s timeout
 /// (a round takes milliseconds).
-fn each_round<F: std::future::Future<Output = u64> + Send + 'static>(
+fn each_round<F: Future<Output = u64> + Send + 'static>(
     shape: &str,
     mut round: impl FnMut(usize) -> F,
 ) {
-    let rt = runtime();
+    let rt = multi_thread_rt();
     for r in 0..rounds() {
         let got = rt
             .block_on(async { tokio::time::timeout(Duration::from_secs(20), round(r)).await })
@@ -48,24 +45,35 @@ fn each_round<F: std::future::Future<Output = u64> + Send + 'static>(
     }
 }
 
+/// Runs `producer` and `consumer` as two tasks, so that the runtime may
+/// place them on either worker, and returns what the consumer returns.
+async fn two_tasks(
+    producer: impl Future<Output = ()> + Send + 'static,
+    consumer: impl Future<Output = u64> + Send + 'static,
+) -> u64 {
+    let producer = tokio::spawn(producer);
+    let consumer = tokio::spawn(consumer);
+    producer.await.unwrap();
+    consumer.await.unwrap()
+}
+
 #[test]
 fn single_messages_through_a_channel_of_one_never_hang() {
     each_round("send/recv, capacity 1", |_| async {
         let (tx, rx) = ringchan::bounded(1);
-        let producer = tokio::spawn(async move {
+        let producer = async move {
             for i in 0..MESSAGES {
                 tx.send(i).await.unwrap();
             }
-        });
-        let consumer = tokio::spawn(async move {
+        };
+        let consumer = async move {
             let mut sum = 0;
             while let Ok(v) = rx.recv().await {
                 sum += v;
             }
             sum
-        });
-        producer.await.unwrap();
-        consumer.await.unwrap()
+        };
+        two_tasks(producer, consumer).await
     });
 }
 
@@ -73,21 +81,20 @@ fn single_messages_through_a_channel_of_one_never_hang() {
 fn batches_of_one_never_hang() {
     each_round("send_many/recv_many of 1, capacity 1024", |_| async {
         let (tx, rx) = ringchan::bounded(1024);
-        let producer = tokio::spawn(async move {
+        let producer = async move {
             for i in 0..MESSAGES {
                 let mut one = vec![i];
                 tx.send_many(&mut one).await.unwrap();
             }
-        });
-        let consumer = tokio::spawn(async move {
+        };
+        let consumer = async move {
             let (mut sum, mut buf) = (0, Vec::with_capacity(1));
             while let Ok(n) = rx.recv_many(&mut buf, 1).await {
                 assert_eq!(n, 1);
                 sum += buf.pop().unwrap();
             }
             sum
-        });
-        producer.await.unwrap();
-        consumer.await.unwrap()
+        };
+        two_tasks(producer, consumer).await
     });
 }

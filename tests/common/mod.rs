@@ -230,3 +230,22 @@ impl std::fmt::Debug for Tracked {
         write!(f, "Tracked({})", self.id)
     }
 }
+
+/// A Tokio multi-thread runtime of two workers, with every driver on: the
+/// shape of the benchmarks' multi-thread rows, and as many workers as CI
+/// has cores.
+pub fn multi_thread_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("build a multi-thread runtime")
+}
+
+/// A Tokio current-thread runtime with every driver on.
+pub fn current_thread_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("build a current-thread runtime")
+}
