@@ -460,8 +460,8 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// 8-byte rows took 17-43 ns per message (crossbeam 30-44); long for
     /// such senders, 15-17 (crossbeam 26-42), the 64-byte rows 28-55
     /// against 30-72. Long for every waiter was as fast but made a 1-slot
-    /// ping-pong between two threads 1,700-1,800 ns per round trip against
-    /// 300-410 (crossbeam 320-530), which this choice keeps.
+    /// ping-pong between two threads 1,700-1,900 ns per round trip against
+    /// 280-550 (crossbeam 260-530), which this choice keeps.
     fn spins_long(&self, waiters: &Waiters) -> bool {
         std::ptr::eq(waiters, &self.send_ops)
             && self.queue.capacity().is_some_and(|cap| cap > YIELD_UP_TO)
