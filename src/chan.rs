@@ -326,7 +326,8 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     ///    a multi-thread runtime too (see [`YIELD_UP_TO`]), except where
     ///    [`Chan::joins_at_once`] holds: then the task goes on to 3 at
     ///    once), and a thread spins, retrying, then yields its core a few
-    ///    times;
+    ///    times; a wait for the close goes on to 3 at once
+    ///    ([`Chan::awaits_close`]);
     /// 3. on the next failure, join the waiters (register a listener, count
     ///    it);
     /// 4. try again: a push or pop that happened between 1 and 3 did not see
@@ -406,7 +407,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
             match (ticket.take(), &mut wait) {
                 // Step 2.
                 (None, Wait::Task(cx)) => {
-                    if self.joins_at_once() {
+                    if self.joins_at_once() || self.awaits_close(waiters) {
                         let t = waiters.join(cx.waker());
                         joined_with_waker = t.has_waker();
                         *ticket = Some(t);
@@ -417,9 +418,11 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
                     return Poll::Pending;
                 }
                 (None, Wait::Thread) => {
-                    let long = self.spins_long(waiters);
-                    if let Some(done) = Self::spin(&mut attempt, long) {
-                        return Poll::Ready(done);
+                    if !self.awaits_close(waiters) {
+                        let long = self.spins_long(waiters);
+                        if let Some(done) = Self::spin(&mut attempt, long) {
+                            return Poll::Ready(done);
+                        }
                     }
                     *ticket = Some(Ticket::spun());
                 }
@@ -442,6 +445,15 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
                 }
             }
         }
+    }
+
+    /// Whether `waiters` is the line of `closed()` futures, which skip
+    /// step 2: a close is not the other side's next move, so neither a
+    /// yield nor a spin is likely to see it, and a pending `closed()` that
+    /// had woken itself would make every `select!` round that races it
+    /// poll twice (tokio's `Sender::closed` never wakes itself either).
+    fn awaits_close(&self, waiters: &Waiters) -> bool {
+        std::ptr::eq(waiters, &self.close_ops)
     }
 
     /// Whether a blocked thread waiting in `waiters` starts its spin long

@@ -735,6 +735,15 @@ impl OneWaiter {
         }
     }
 
+    /// The waiter is gone for good: lowers the flag and drops the stored
+    /// waker (a task's waker keeps the task's memory alive).
+    pub(crate) fn clear(&self) {
+        self.unregister();
+        let waker = self.waker.lock().take();
+        // Dropped outside the lock, as in `register`.
+        drop(waker);
+    }
+
     /// Wakes the waiter if it waits. A load on the fast path.
     #[inline]
     pub(crate) fn notify(&self) {

@@ -45,7 +45,8 @@ const SHIFT: usize = 2;
 /// invariant (I1): WAITERS is set  <=>  the line is not empty,
 ///                 and while it is set, permits == 0.
 /// invariant (I2): permits + permits held by callers + permits assigned to
-///                 the head of the line == bound (while nothing is in flight).
+///                 the head of the line + permits a close left with the head
+///                 it failed == bound (while nothing is in flight).
 ///
 /// who changes what:
 ///   try_acquire   CAS permits -= n            fails on CLOSED, or if permits < n
@@ -54,8 +55,9 @@ const SHIFT: usize = 2;
 ///                                             permits to the line (slow path)
 ///   enqueue       under the lock: CAS takes all free permits for the new head
 ///                 and sets WAITERS, or (WAITERS already set) joins the back
-///   close         under the lock: fetch_or CLOSED, fail the whole line, give
-///                 the head's partial permits back, clear WAITERS
+///   close         under the lock: fetch_or CLOSED, fail the whole line, leave
+///                 the head's partial permits with it (given back when it is
+///                 polled or dropped), clear WAITERS
 /// ```
 ///
 /// WAITERS changes only under the lock, and every CAS that adds permits
@@ -93,6 +95,10 @@ struct Line {
     /// Set by `close`: the id of the first waiter it failed. Every id below
     /// it that is no longer in the line was served in full before the close.
     failed_from: u64,
+    /// Permits the close found handed to the head of the line (waiter
+    /// `failed_from`): still that waiter's until it is polled or dropped,
+    /// as in tokio, so the semaphore is not idle before then.
+    failed_partial: usize,
 }
 
 /// One waiter's record in the line.
@@ -177,6 +183,7 @@ impl Semaphore {
                 head_assigned: 0,
                 next_id: 0,
                 failed_from: u64::MAX,
+                failed_partial: 0,
             }),
         }
     }
@@ -331,8 +338,11 @@ impl Semaphore {
     }
 
     /// Closes the semaphore: acquires fail from now on, and every waiter is
-    /// woken to fail. Permits handed to the head of the line so far go back
-    /// to the free count. `true` if this call closed it.
+    /// woken to fail. Permits handed to the head of the line so far stay
+    /// its own until it is polled or dropped (see [`Line::failed_partial`]),
+    /// as in tokio: a receiver waiting for every permit to come back is not
+    /// told the channel is drained while a waiter still holds some. `true`
+    /// if this call closed it.
     pub(crate) fn close(&self) -> bool {
         let mut line = self.lock();
         // Ordering: SeqCst, like every RMW on `state` (single total order
@@ -341,14 +351,14 @@ impl Semaphore {
             return false;
         }
         line.failed_from = line.waiters.front().map_or(line.next_id, |w| w.id);
-        let partial = std::mem::take(&mut line.head_assigned);
+        line.failed_partial = std::mem::take(&mut line.head_assigned);
         let failed = std::mem::take(&mut line.waiters);
         // Ordering: SeqCst, as above. The line is empty now: clear WAITERS
-        // and give back the partial permits (I1, I2).
+        // (I1; I2 counts the failed head's permits as held).
         let _ = self
             .state
             .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |cur| {
-                Some((cur & !WAITERS) + (partial << SHIFT))
+                Some(cur & !WAITERS)
             });
         drop(line);
         for waiter in failed {
@@ -445,11 +455,9 @@ impl Semaphore {
         let mut line = self.lock();
         // Ordering: Relaxed: CLOSED is only set under the lock we hold.
         if self.state.load(Ordering::Relaxed) & CLOSED != 0 {
-            let served = id < line.failed_from;
+            let back = Self::failed_holds(&mut line, id, n);
             drop(line);
-            if served {
-                self.release(n);
-            }
+            self.release(back);
             return Poll::Ready(Err(Closed));
         }
         match line.waiters.binary_search_by_key(&id, |w| w.id) {
@@ -488,14 +496,31 @@ impl Semaphore {
             Err(_) => {
                 // Ordering: Relaxed: CLOSED is only set under the lock.
                 let closed = self.state.load(Ordering::Relaxed) & CLOSED != 0;
-                let served = !closed || id < line.failed_from;
+                // Served in full but never polled (all `n`), or failed by a
+                // close while it held some: pass them on.
+                let back = if closed {
+                    Self::failed_holds(&mut line, id, n)
+                } else {
+                    n
+                };
                 drop(line);
-                if served {
-                    // Served in full but never polled: pass them on.
-                    self.release(n);
-                }
-                served
+                self.release(back);
+                back > 0
             }
+        }
+    }
+
+    /// After a close, the permits waiter `id` (asking for `n`), no longer
+    /// in line, still holds, taken off its record: all `n` if it was served
+    /// before the close, what it had been handed if the close failed it at
+    /// the head of the line (once), else none. Under the lock.
+    fn failed_holds(line: &mut Line, id: u64, n: usize) -> usize {
+        if id < line.failed_from {
+            n
+        } else if id == line.failed_from {
+            std::mem::take(&mut line.failed_partial)
+        } else {
+            0
         }
     }
 }

@@ -278,6 +278,18 @@ fn force_send_into_a_full_channel_replaces_the_oldest_message() {
 }
 
 #[test]
+fn a_pending_closed_is_woken_only_by_the_close() {
+    for (tx, rx) in [bounded::<u8>(1), ringchan::unbounded::<u8>()] {
+        let mut closed = Polled::new(tx.closed());
+        assert!(closed.poll().is_pending());
+        assert!(!closed.woken(), "a pending closed() woke itself");
+        rx.close();
+        assert!(closed.woken());
+        assert!(closed.poll().is_ready());
+    }
+}
+
+#[test]
 fn force_send_into_a_closed_channel_hands_the_message_back() {
     let (tx, rx) = bounded(1);
     tx.try_send(1).unwrap();

@@ -368,6 +368,26 @@ fn try_recv_with_only_weak_senders_is_disconnected() {
 
 // ===== recv_many =====
 
+#[test]
+fn a_pending_recv_is_woken_only_by_a_message_or_the_end() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    {
+        let mut recv = Polled::new(rx.recv());
+        assert!(recv.poll().is_pending());
+        assert!(!recv.woken(), "a pending recv woke itself");
+        tx.try_send(1).unwrap();
+        assert!(recv.woken(), "a message wakes the receiver");
+        assert_eq!(recv.ready(), Some(1));
+    }
+    let mut buf = Vec::new();
+    let mut many = Polled::new(rx.recv_many(&mut buf, 4));
+    assert!(many.poll().is_pending());
+    assert!(!many.woken(), "a pending recv_many woke itself");
+    drop(tx);
+    assert!(many.woken(), "the end wakes the receiver");
+    assert_eq!(many.ready(), 0);
+}
+
 #[tokio::test]
 async fn recv_many_takes_up_to_limit_and_appends() {
     let (tx, mut rx) = mpsc::channel(16);
@@ -712,6 +732,45 @@ fn cancelled_reserve_many_returns_partial_capacity() {
     assert_eq!(tx.capacity(), 1, "cancelling gives the held slot back");
 }
 
+/// Capacity 2: a permit holds one slot, and a `reserve_many(2)` waiting for
+/// the second has been handed the other. A close fails the reservation, but
+/// the slot it was handed stays out until the reservation is polled
+/// (`poll`) or dropped: until then the channel is not drained and `recv`
+/// waits.
+fn close_with_a_half_served_reserve_many(poll: bool) {
+    let (tx, mut rx) = mpsc::channel::<i32>(2);
+    let permit = tx.try_reserve().unwrap();
+    let mut reserve = parked(tx.reserve_many(2));
+    rx.close();
+    assert_eq!(tx.capacity(), 0, "the reservation still holds its slot");
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    {
+        let mut recv = parked(rx.recv());
+        drop(permit);
+        assert!(!recv.woken(), "woken while a slot was still out");
+        if poll {
+            assert!(reserve.woken(), "the close wakes the reservation");
+            assert!(matches!(reserve.ready(), Err(SendError(()))));
+        } else {
+            drop(reserve);
+        }
+        assert!(recv.woken(), "the last slot coming back ends the wait");
+        assert_eq!(recv.ready(), None);
+    }
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    assert_eq!(tx.capacity(), 2);
+}
+
+#[test]
+fn close_leaves_a_failed_reserve_many_its_slot_until_polled() {
+    close_with_a_half_served_reserve_many(true);
+}
+
+#[test]
+fn close_leaves_a_failed_reserve_many_its_slot_until_dropped() {
+    close_with_a_half_served_reserve_many(false);
+}
+
 #[tokio::test]
 async fn reserve_owned_moves_the_sender_and_gives_it_back() {
     let (tx, mut rx) = mpsc::channel(1);
@@ -808,6 +867,17 @@ fn owned_permit_keeps_the_channel_open() {
 }
 
 // ===== closing =====
+
+#[test]
+fn a_pending_closed_is_woken_only_by_the_close() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    let mut closed = Polled::new(tx.closed());
+    assert!(closed.poll().is_pending());
+    assert!(!closed.woken(), "a pending closed() woke itself");
+    rx.close();
+    assert!(closed.woken());
+    assert!(closed.poll().is_ready());
+}
 
 #[test]
 fn closed_completes_when_receiver_dropped() {
@@ -944,6 +1014,62 @@ fn every_message_is_dropped_exactly_once() {
     }
     assert_eq!(d.total(), n);
     d.assert_each_dropped_once();
+}
+
+/// A message whose drop panics when armed; its `Tracked` is dropped (and
+/// counted) either way.
+struct Bomb {
+    armed: bool,
+    _log: common::Tracked,
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if self.armed {
+            panic!("a message's drop panicked");
+        }
+    }
+}
+
+#[test]
+fn dropping_receiver_drops_every_message_even_when_one_drop_panics() {
+    let d = DropLog::new(3);
+    let (tx, rx) = mpsc::channel(4);
+    for i in 0..3 {
+        tx.try_send(Bomb {
+            armed: i == 0,
+            _log: d.item(i),
+        })
+        .unwrap();
+    }
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(rx)));
+    assert!(dropped.is_err(), "the panic reaches the receiver's owner");
+    assert_eq!(
+        d.total(),
+        3,
+        "the messages after the panicking one are dropped too"
+    );
+    d.assert_each_dropped_once();
+    assert_eq!(tx.capacity(), 4, "the capacity of all three comes back");
+}
+
+#[test]
+fn dropping_receiver_lets_go_of_the_waker_of_its_last_poll() {
+    let wakes = Arc::new(WakeCount::default());
+    let waker = Waker::from(wakes.clone());
+    let (_tx, mut rx) = mpsc::channel::<i32>(1);
+    assert!(rx.poll_recv(&mut Context::from_waker(&waker)).is_pending());
+    assert_eq!(
+        Arc::strong_count(&wakes),
+        3,
+        "the waiting receiver holds a clone"
+    );
+    drop(rx);
+    assert_eq!(
+        Arc::strong_count(&wakes),
+        2,
+        "the receiver kept its task's waker after it was dropped"
+    );
 }
 
 #[test]

@@ -231,6 +231,38 @@ fn closed_completes_when_receiver_dropped_or_closed() {
     b.ready();
 }
 
+/// A message whose drop panics when armed; its `Tracked` is counted either way.
+struct Bomb {
+    armed: bool,
+    _log: common::Tracked,
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if self.armed {
+            panic!("a message's drop panicked");
+        }
+    }
+}
+
+#[test]
+fn dropping_receiver_drops_every_message_even_when_one_drop_panics() {
+    let d = DropLog::new(3);
+    let (tx, rx) = mpsc::unbounded_channel();
+    for i in 0..3 {
+        tx.send(Bomb {
+            armed: i == 1,
+            _log: d.item(i),
+        })
+        .unwrap();
+    }
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(rx)));
+    assert!(dropped.is_err(), "the panic reaches the receiver's owner");
+    d.assert_each_dropped_once();
+    drop(tx);
+    d.assert_each_dropped_once();
+}
+
 #[test]
 fn is_closed_on_the_receiver() {
     let (tx, rx) = mpsc::unbounded_channel::<i32>();

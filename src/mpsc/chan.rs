@@ -164,38 +164,17 @@ impl<T, Q: Queue<T>, S: Capacity> Shared<T, Q, S> {
     }
 
     /// One poll of a receive as a task. Spends a unit of tokio's coop budget
-    /// per `Ready` (none when it yields), as tokio's receivers do.
+    /// per `Ready`, as tokio's receivers do.
     ///
-    /// With `*yield_first` set (the first poll of a `recv` or `recv_many`
-    /// future), a channel found empty is not waited on yet: the task wakes
-    /// itself and yields once, as the core's park protocol does. The sender
-    /// it waits for often runs meanwhile (always, on a current-thread
-    /// runtime), so the receiver finds the message on its next poll and
-    /// nobody pays for a registration and a wake-up: measured, about 20%
-    /// less CPU per message at capacity 1. The futures' contract allows the
-    /// spurious wake-up; `poll_recv` itself never yields like this, so only
-    /// the waker of its latest call is ever woken.
-    fn poll_rx<R>(
-        &self,
-        cx: &mut Context<'_>,
-        yield_first: &mut bool,
-        mut attempt: impl FnMut() -> Option<R>,
-    ) -> Poll<R> {
+    /// A receive that finds the channel empty registers at once and is
+    /// woken only by a message or the end, as tokio's, with no yield first
+    /// (unlike the core's park protocol). Yielding first, as this receiver
+    /// once did, took about 7% less time per message on the current-thread
+    /// capacity-1 rows, but left a pending `recv` that had woken itself,
+    /// which tokio's own tests of its receiver rule out.
+    fn poll_rx<R>(&self, cx: &mut Context<'_>, attempt: impl FnMut() -> Option<R>) -> Poll<R> {
         let coop = ready!(coop::poll_proceed(cx));
-        let polled = if std::mem::take(yield_first) {
-            match attempt() {
-                Some(done) => {
-                    self.rx_waiter.unregister();
-                    Poll::Ready(done)
-                }
-                None => {
-                    cx.waker().wake_by_ref();
-                    Poll::Pending
-                }
-            }
-        } else {
-            self.park_recv(Wait::Task(cx), attempt)
-        };
+        let polled = self.park_recv(Wait::Task(cx), attempt);
         if polled.is_ready() {
             coop.made_progress();
         }
@@ -403,7 +382,7 @@ impl<T, Q: Queue<T>, S: Capacity> Rx<T, Q, S> {
     /// woken.
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let shared = &*self.shared;
-        shared.poll_rx(cx, &mut false, || shared.attempt_recv())
+        shared.poll_rx(cx, || shared.attempt_recv())
     }
 
     /// Receives up to `limit` messages into `out`, waiting for the first;
@@ -415,19 +394,17 @@ impl<T, Q: Queue<T>, S: Capacity> Rx<T, Q, S> {
         limit: usize,
     ) -> Poll<usize> {
         let shared = &*self.shared;
-        shared.poll_rx(cx, &mut false, || shared.attempt_recv_many(out, limit))
+        shared.poll_rx(cx, || shared.attempt_recv_many(out, limit))
     }
 
     pub(crate) async fn recv(&mut self) -> Option<T> {
         let shared = &*self.shared;
-        let mut first = true;
-        poll_fn(|cx| shared.poll_rx(cx, &mut first, || shared.attempt_recv())).await
+        poll_fn(|cx| shared.poll_rx(cx, || shared.attempt_recv())).await
     }
 
     pub(crate) async fn recv_many(&mut self, out: &mut Vec<T>, limit: usize) -> usize {
         let shared = &*self.shared;
-        let mut first = true;
-        poll_fn(|cx| shared.poll_rx(cx, &mut first, || shared.attempt_recv_many(out, limit))).await
+        poll_fn(|cx| shared.poll_rx(cx, || shared.attempt_recv_many(out, limit))).await
     }
 
     /// Receives, blocking the thread; the caller has checked that it may.
@@ -478,18 +455,45 @@ impl<T, Q: Queue<T>, S: Capacity> Rx<T, Q, S> {
 impl<T, Q: Queue<T>, S: Capacity> Drop for Rx<T, Q, S> {
     fn drop(&mut self) {
         let shared = &*self.shared;
+        // Nothing will poll this receiver again: let go of its task's waker
+        // now, not when the last sender goes (as tokio does).
+        shared.rx_waiter.clear();
         shared.close_rx();
         // Closes the queue (if `close_rx` did not): every push fails from
         // here on, so the drain below leaves nothing behind.
         shared.chan.release(Side::Recv);
         // Drop what is buffered now, not when the last sender goes, and give
         // its capacity back (`capacity()` is the bound again).
-        let mut drained = 0;
-        while let Ok(value) = shared.chan.queue().pop() {
-            drained += 1;
+        Drain { shared, drained: 0 }.run();
+    }
+}
+
+/// The receiver's drop of what is buffered. If a message's `Drop` panics,
+/// the guard's own drop goes on with the rest during the unwind (as tokio's
+/// receiver does); either way the capacity of every message taken out goes
+/// back.
+struct Drain<'a, T, Q: Queue<T>, S: Capacity> {
+    shared: &'a Shared<T, Q, S>,
+    drained: usize,
+}
+
+impl<T, Q: Queue<T>, S: Capacity> Drain<'_, T, Q, S> {
+    fn run(&mut self) {
+        while let Ok(value) = self.shared.chan.queue().pop() {
+            // Counted before its drop, which may panic: it has left the
+            // queue either way.
+            self.drained += 1;
             drop(value);
         }
-        shared.sem.release(drained);
+    }
+}
+
+impl<T, Q: Queue<T>, S: Capacity> Drop for Drain<'_, T, Q, S> {
+    fn drop(&mut self) {
+        // After `run` returns, this finds the queue empty; during an unwind
+        // out of `run`, it drops the messages after the one that panicked.
+        self.run();
+        self.shared.sem.release(std::mem::take(&mut self.drained));
     }
 }
 

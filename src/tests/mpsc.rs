@@ -157,6 +157,62 @@ fn close_fails_or_serves_every_waiter() {
     );
 }
 
+/// Two permits, one held; a waiter for both is handed the free one while
+/// `close` races it and the held permit comes back. Whether the waiter is
+/// served, fails holding its partial permit (which a close leaves with it),
+/// or fails before it joined, every permit is back at the end. (That the
+/// partial permit stays out until the waiter goes is pinned by the
+/// `close_leaves_a_failed_reserve_many_*` tests in `tests/mpsc_api.rs`.)
+#[test]
+fn close_leaves_the_waiters_partial_permit_until_it_goes() {
+    model(3, || {
+        let sem = Arc::new(Semaphore::new(2));
+        sem.try_acquire(1).unwrap();
+        let waiter = {
+            let sem = sem.clone();
+            thread::spawn(move || {
+                let mut acquire = sem.acquire(2);
+                let got = block_on(poll_fn(|cx| acquire.poll(cx)));
+                if got.is_ok() {
+                    acquire.take();
+                    sem.release(2);
+                }
+                // Dropping `acquire` gives back whatever it still holds.
+            })
+        };
+        sem.close();
+        sem.release(1);
+        waiter.join().unwrap();
+        assert_eq!(sem.available(), 2);
+        assert!(sem.is_idle());
+    });
+}
+
+/// As above, but the waiter is dropped after one poll instead of being
+/// polled to its end: the partial permit a close left with it comes back
+/// with the drop.
+#[test]
+fn close_then_cancel_gives_the_partial_permit_back() {
+    model(3, || {
+        let sem = Arc::new(Semaphore::new(2));
+        sem.try_acquire(1).unwrap();
+        let waiter = {
+            let sem = sem.clone();
+            thread::spawn(move || {
+                let mut acquire = sem.acquire(2);
+                let waker = futures::task::noop_waker();
+                let _ = acquire.poll(&mut Context::from_waker(&waker));
+                drop(acquire);
+            })
+        };
+        sem.close();
+        waiter.join().unwrap();
+        assert_eq!(sem.available(), 1, "only the held permit is out");
+        sem.release(1);
+        assert!(sem.is_idle());
+    });
+}
+
 /// A receiver waits on an empty channel while a sender sends and goes: it
 /// gets the message, then the end.
 #[test]
