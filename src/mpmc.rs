@@ -160,8 +160,10 @@ impl<T> Sender<T> {
     /// # Errors
     ///
     /// [`TrySendError::Full`] when `msgs` is non-empty and nothing fits,
-    /// [`TrySendError::Closed`] when the channel is closed; `msgs` is then
-    /// untouched.
+    /// [`TrySendError::Closed`] when `msgs` is non-empty and the channel is
+    /// closed; `msgs` is then untouched. An empty `msgs` returns `Ok(0)`
+    /// whatever the channel's state: there is nothing to send (as an empty
+    /// iterator in [`try_send_iter`](Self::try_send_iter)).
     ///
     /// # Examples
     ///
@@ -189,7 +191,8 @@ impl<T> Sender<T> {
     /// # Errors
     ///
     /// [`SendError`] when the channel closes before all are sent: what was
-    /// sent stays sent, and the unsent messages stay in `msgs`, in order.
+    /// sent stays sent, and the unsent messages stay in `msgs`, in order. An
+    /// empty `msgs` is sent at once (`Ok`), even on a closed channel.
     ///
     /// # Cancel safety
     ///
@@ -696,7 +699,7 @@ impl<T> Receiver<T> {
     }
 
     /// Moves up to `limit` buffered messages into `buf` without waiting and
-    /// returns how many (at least one).
+    /// returns how many: at least one, or `Ok(0)` for a `limit` of 0.
     ///
     /// # Errors
     ///

@@ -44,6 +44,9 @@ fn futures_are_send_and_unpin_when_t_is_send() {
     // A send future owns its message, so it is `Sync` only when `T` is.
     send_unpin::<ringchan::Send<'static, SendOnly>>();
     send_sync_unpin::<ringchan::Send<'static, String>>();
+    // `SendMany` holds `&mut Vec<T>`, as `RecvMany` does.
+    send_unpin::<ringchan::SendMany<'static, SendOnly>>();
+    send_sync_unpin::<ringchan::SendMany<'static, String>>();
     // `SendIter` owns its iterator and the run it took from it, and shares
     // neither: `Sync` when both are `Send`, and `Unpin` whatever the
     // iterator (it is never pinned).
