@@ -5,7 +5,7 @@ mod common;
 
 use std::thread;
 
-use common::{guard, parked, scaled, CloseBy, Polled, CLOSE_PATHS};
+use common::{guard, parked, scaled, woken_only_by, CloseBy, Polled, CLOSE_PATHS};
 use ringchan::{bounded, RecvError, SendError, TryRecvError, TrySendError};
 
 // ---------------------------------------------------------------- bounded
@@ -280,12 +280,9 @@ fn force_send_into_a_full_channel_replaces_the_oldest_message() {
 #[test]
 fn a_pending_closed_is_woken_only_by_the_close() {
     for (tx, rx) in [bounded::<u8>(1), ringchan::unbounded::<u8>()] {
-        let mut closed = Polled::new(tx.closed());
-        assert!(closed.poll().is_pending());
-        assert!(!closed.woken(), "a pending closed() woke itself");
-        rx.close();
-        assert!(closed.woken());
-        assert!(closed.poll().is_ready());
+        woken_only_by(tx.closed(), || {
+            rx.close();
+        });
     }
 }
 

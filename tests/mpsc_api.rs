@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 mod common;
 mod mpsc_util;
 
-use common::{guard, parked, scaled, DropLog, Polled, WakeCount};
+use common::{guard, parked, scaled, woken_only_by, Bomb, DropLog, Polled, WakeCount};
 use mpsc::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use mpsc_util::{assert_try_recv_never_spuriously_empty, panic_file};
 use std::sync::Arc;
@@ -371,21 +371,10 @@ fn try_recv_with_only_weak_senders_is_disconnected() {
 #[test]
 fn a_pending_recv_is_woken_only_by_a_message_or_the_end() {
     let (tx, mut rx) = mpsc::channel::<i32>(1);
-    {
-        let mut recv = Polled::new(rx.recv());
-        assert!(recv.poll().is_pending());
-        assert!(!recv.woken(), "a pending recv woke itself");
-        tx.try_send(1).unwrap();
-        assert!(recv.woken(), "a message wakes the receiver");
-        assert_eq!(recv.ready(), Some(1));
-    }
+    let got = woken_only_by(rx.recv(), || tx.try_send(1).unwrap());
+    assert_eq!(got, Some(1));
     let mut buf = Vec::new();
-    let mut many = Polled::new(rx.recv_many(&mut buf, 4));
-    assert!(many.poll().is_pending());
-    assert!(!many.woken(), "a pending recv_many woke itself");
-    drop(tx);
-    assert!(many.woken(), "the end wakes the receiver");
-    assert_eq!(many.ready(), 0);
+    assert_eq!(woken_only_by(rx.recv_many(&mut buf, 4), || drop(tx)), 0);
 }
 
 #[tokio::test]
@@ -871,12 +860,7 @@ fn owned_permit_keeps_the_channel_open() {
 #[test]
 fn a_pending_closed_is_woken_only_by_the_close() {
     let (tx, mut rx) = mpsc::channel::<i32>(1);
-    let mut closed = Polled::new(tx.closed());
-    assert!(closed.poll().is_pending());
-    assert!(!closed.woken(), "a pending closed() woke itself");
-    rx.close();
-    assert!(closed.woken());
-    assert!(closed.poll().is_ready());
+    woken_only_by(tx.closed(), || rx.close());
 }
 
 #[test]
@@ -1016,21 +1000,6 @@ fn every_message_is_dropped_exactly_once() {
     d.assert_each_dropped_once();
 }
 
-/// A message whose drop panics when armed; its `Tracked` is dropped (and
-/// counted) either way.
-struct Bomb {
-    armed: bool,
-    _log: common::Tracked,
-}
-
-impl Drop for Bomb {
-    fn drop(&mut self) {
-        if self.armed {
-            panic!("a message's drop panicked");
-        }
-    }
-}
-
 #[test]
 fn dropping_receiver_drops_every_message_even_when_one_drop_panics() {
     let d = DropLog::new(3);
@@ -1038,7 +1007,7 @@ fn dropping_receiver_drops_every_message_even_when_one_drop_panics() {
     for i in 0..3 {
         tx.try_send(Bomb {
             armed: i == 0,
-            _log: d.item(i),
+            log: d.item(i),
         })
         .unwrap();
     }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 mod common;
 mod mpsc_util;
 
-use common::{guard, parked, scaled, DropLog, Polled, WakeCount};
+use common::{guard, parked, scaled, Bomb, DropLog, Polled, WakeCount};
 use mpsc::error::{SendError, TryRecvError};
 use mpsc_util::assert_try_recv_never_spuriously_empty;
 use std::sync::Arc;
@@ -231,20 +231,6 @@ fn closed_completes_when_receiver_dropped_or_closed() {
     b.ready();
 }
 
-/// A message whose drop panics when armed; its `Tracked` is counted either way.
-struct Bomb {
-    armed: bool,
-    _log: common::Tracked,
-}
-
-impl Drop for Bomb {
-    fn drop(&mut self) {
-        if self.armed {
-            panic!("a message's drop panicked");
-        }
-    }
-}
-
 #[test]
 fn dropping_receiver_drops_every_message_even_when_one_drop_panics() {
     let d = DropLog::new(3);
@@ -252,7 +238,7 @@ fn dropping_receiver_drops_every_message_even_when_one_drop_panics() {
     for i in 0..3 {
         tx.send(Bomb {
             armed: i == 1,
-            _log: d.item(i),
+            log: d.item(i),
         })
         .unwrap();
     }

@@ -157,59 +157,46 @@ fn close_fails_or_serves_every_waiter() {
     );
 }
 
-/// Two permits, one held; a waiter for both is handed the free one while
-/// `close` races it and the held permit comes back. Whether the waiter is
-/// served, fails holding its partial permit (which a close leaves with it),
-/// or fails before it joined, every permit is back at the end. (That the
-/// partial permit stays out until the waiter goes is pinned by the
-/// `close_leaves_a_failed_reserve_many_*` tests in `tests/mpsc_api.rs`.)
-#[test]
-fn close_leaves_the_waiters_partial_permit_until_it_goes() {
-    model(3, || {
+/// Two permits, one held, and a thread running `waiter` (which asks for
+/// both: it is handed the free one and waits for the other) while this one
+/// closes the semaphore and gives the held permit back. Whether the waiter
+/// is served first, fails holding the partial permit a close leaves with
+/// it, or fails before it joins, every permit is back at the end.
+fn close_races_a_half_served_waiter(waiter: fn(&Semaphore)) {
+    model(3, move || {
         let sem = Arc::new(Semaphore::new(2));
         sem.try_acquire(1).unwrap();
-        let waiter = {
+        let thread = {
             let sem = sem.clone();
-            thread::spawn(move || {
-                let mut acquire = sem.acquire(2);
-                let got = block_on(poll_fn(|cx| acquire.poll(cx)));
-                if got.is_ok() {
-                    acquire.take();
-                    sem.release(2);
-                }
-                // Dropping `acquire` gives back whatever it still holds.
-            })
+            thread::spawn(move || waiter(&sem))
         };
         sem.close();
         sem.release(1);
-        waiter.join().unwrap();
+        thread.join().unwrap();
         assert_eq!(sem.available(), 2);
         assert!(sem.is_idle());
     });
 }
 
-/// As above, but the waiter is dropped after one poll instead of being
-/// polled to its end: the partial permit a close left with it comes back
-/// with the drop.
+/// The waiter is polled to its end (and gives back what it was served).
+#[test]
+fn close_leaves_the_waiters_partial_permit_until_it_goes() {
+    close_races_a_half_served_waiter(|sem| {
+        if acquire(sem, 2) {
+            sem.release(2);
+        }
+    });
+}
+
+/// The waiter is dropped after one poll: what it holds comes back with the
+/// drop. (That a partial permit stays out until then is pinned by the
+/// `close_leaves_a_failed_reserve_many_*` tests in `tests/mpsc_api.rs`.)
 #[test]
 fn close_then_cancel_gives_the_partial_permit_back() {
-    model(3, || {
-        let sem = Arc::new(Semaphore::new(2));
-        sem.try_acquire(1).unwrap();
-        let waiter = {
-            let sem = sem.clone();
-            thread::spawn(move || {
-                let mut acquire = sem.acquire(2);
-                let waker = futures::task::noop_waker();
-                let _ = acquire.poll(&mut Context::from_waker(&waker));
-                drop(acquire);
-            })
-        };
-        sem.close();
-        waiter.join().unwrap();
-        assert_eq!(sem.available(), 1, "only the held permit is out");
-        sem.release(1);
-        assert!(sem.is_idle());
+    close_races_a_half_served_waiter(|sem| {
+        let mut acquire = sem.acquire(2);
+        let waker = futures::task::noop_waker();
+        let _ = acquire.poll(&mut Context::from_waker(&waker));
     });
 }
 

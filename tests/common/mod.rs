@@ -166,6 +166,19 @@ pub fn parked<F: Future>(fut: F) -> Polled<F> {
     polled
 }
 
+/// Polls `fut` once, which must leave it pending and not woken (no
+/// spurious self-wake), runs `event`, which must wake it, and returns its
+/// output from the next poll, which must be ready.
+#[track_caller]
+pub fn woken_only_by<F: Future>(fut: F, event: impl FnOnce()) -> F::Output {
+    let mut polled = Polled::new(fut);
+    assert!(polled.poll().is_pending(), "expected the future to wait");
+    assert!(!polled.woken(), "a pending future woke itself");
+    event();
+    assert!(polled.woken(), "the event did not wake the future");
+    polled.ready()
+}
+
 /// Per-id drop counters for [`Tracked`] payloads.
 #[derive(Clone)]
 pub struct DropLog(Arc<Vec<AtomicUsize>>);
@@ -216,6 +229,21 @@ pub struct Tracked {
 impl Drop for Tracked {
     fn drop(&mut self) {
         self.log.0[self.id].fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A payload whose `Drop` panics when `armed`; its [`Tracked`] is dropped
+/// (and counted) either way.
+pub struct Bomb {
+    pub armed: bool,
+    pub log: Tracked,
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if self.armed {
+            panic!("a message's drop panicked");
+        }
     }
 }
 
