@@ -16,8 +16,11 @@ pub(crate) struct Chan<T, Q> {
     queue: Q,
     /// Senders waiting for room.
     send_ops: Waiters,
-    /// Receivers waiting for a message (streams included).
+    /// Receivers waiting for a message in a `recv`/`recv_many` future.
     recv_ops: Waiters,
+    /// Receivers waiting for a message as a `Stream`: every push wakes them
+    /// all (see [`Line::Stream`]).
+    stream_ops: Waiters,
     /// Tasks waiting for the channel to close; notified only by `close`, so
     /// they never take a wake-up meant for a sender or receiver.
     close_ops: Waiters,
@@ -44,6 +47,14 @@ pub(crate) enum Line {
     Send,
     /// Receivers waiting for a message.
     Recv,
+    /// Receivers waiting as a `Stream`. A stream keeps its place in line in
+    /// the `Receiver` between polls, so a stream that is polled until
+    /// `Pending` and then left alone (a `next()` that lost a `select!`)
+    /// would keep a wake-up that one-at-a-time notifying gave it, while a
+    /// `recv()` waiting beside it slept on with a message queued. So a push
+    /// wakes every waiting stream (as async-channel does) and, apart from
+    /// them, one `recv` future.
+    Stream,
     /// Anyone waiting for the channel to close.
     Closed,
 }
@@ -144,6 +155,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
             queue,
             send_ops: Waiters::new(),
             recv_ops: Waiters::new(),
+            stream_ops: Waiters::new(),
             close_ops: Waiters::new(),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
@@ -179,14 +191,24 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     #[inline]
     pub(crate) fn try_send(&self, value: T) -> Result<(), PushError<T>> {
         self.queue.push(value)?;
-        self.recv_ops.notify_one();
+        self.notify_receivers(1);
         Ok(())
+    }
+
+    /// After `n` pushes: wakes `n` waiting `recv` futures and every waiting
+    /// stream ([`Line::Stream`]); a load per line when nobody waits.
+    #[inline]
+    fn notify_receivers(&self, n: usize) {
+        self.recv_ops.notify_many(n);
+        if n != 0 {
+            self.stream_ops.notify_many(usize::MAX);
+        }
     }
 
     /// Pushes, replacing the oldest message when full; `Err` when closed.
     pub(crate) fn force_send(&self, value: T) -> Result<Option<T>, T> {
         let replaced = self.queue.force_push(value)?;
-        self.recv_ops.notify_one();
+        self.notify_receivers(1);
         Ok(replaced)
     }
 
@@ -209,7 +231,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// many receivers.
     pub(crate) fn try_send_many(&self, src: &mut Vec<T>) -> Result<usize, PushError<()>> {
         let n = self.queue.push_many(src)?;
-        self.recv_ops.notify_many(n);
+        self.notify_receivers(n);
         Ok(n)
     }
 
@@ -219,6 +241,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         if self.queue.close() {
             self.send_ops.notify_all();
             self.recv_ops.notify_all();
+            self.stream_ops.notify_all();
             self.close_ops.notify_all();
             true
         } else {
@@ -278,10 +301,11 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     #[inline]
     pub(crate) fn poll_recv<R: Received<T>>(
         &self,
+        line: Line,
         ticket: &mut Option<Ticket>,
         wait: Wait<'_, '_>,
     ) -> Poll<R> {
-        self.park(&self.recv_ops, ticket, wait, || match self.try_recv() {
+        self.park(self.line(line), ticket, wait, || match self.try_recv() {
             Ok(v) => Some(R::message(v)),
             Err(PopError::Closed) => Some(R::closed()),
             Err(PopError::Empty) => None,
@@ -580,7 +604,8 @@ impl<T, Q: Queue<T> + DebugQueue> fmt::Debug for Chan<T, Q> {
             .field("receivers", &self.handles(Side::Recv))
             // Waiters no wake-up is on its way to (see `Waiters::count`).
             .field("waiting_senders", &self.send_ops.count())
-            .field("waiting_receivers", &self.recv_ops.count());
+            .field("waiting_receivers", &self.recv_ops.count())
+            .field("waiting_streams", &self.stream_ops.count());
         if alternate {
             s.field("queue", &self.queue.debug_state());
         }
@@ -604,6 +629,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         match line {
             Line::Send => &self.send_ops,
             Line::Recv => &self.recv_ops,
+            Line::Stream => &self.stream_ops,
             Line::Closed => &self.close_ops,
         }
     }

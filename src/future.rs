@@ -134,7 +134,7 @@ impl<'a, T> Recv<'a, T> {
 
     #[inline]
     fn poll_with(&mut self, wait: Wait<'_, '_>) -> Poll<Result<T, RecvError>> {
-        self.chan.poll_recv(&mut self.ticket, wait)
+        self.chan.poll_recv(Line::Recv, &mut self.ticket, wait)
     }
 
     /// Blocks the current thread until a message arrives or the channel is

@@ -881,7 +881,7 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.chan.cancel(Line::Recv, &mut self.ticket);
+        self.chan.cancel(Line::Stream, &mut self.ticket);
         self.chan.release(Side::Recv);
     }
 }
@@ -898,7 +898,8 @@ impl<T> Stream for Receiver<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.chan.poll_recv(&mut this.ticket, Wait::Task(cx))
+        this.chan
+            .poll_recv(Line::Stream, &mut this.ticket, Wait::Task(cx))
     }
 }
 

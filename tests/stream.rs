@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use common::{guard, scaled, send_all_then_check_delivery, WakeCount};
+use common::{guard, parked, scaled, send_all_then_check_delivery, WakeCount};
 use futures_core::stream::{FusedStream, Stream};
 use ringchan::bounded;
 
@@ -187,6 +187,40 @@ fn a_pending_poll_next_is_woken_by_a_send_and_by_a_close() {
     drop(tx);
     assert!(wakes.count() > before, "closing must wake a pending stream");
     assert_eq!(poll_next(&mut rx, &waker), Poll::Ready(None));
+}
+
+/// A stream polled until it waits and then left alone (its `next()` lost a
+/// `select!`, the receiver kept) must not hold back the wake-up of a `recv`
+/// waiting beside it, nor of another stream: each message wakes them.
+#[test]
+fn a_stream_left_waiting_does_not_keep_wake_ups_from_other_receivers() {
+    for (tx, rx) in [bounded::<u32>(4), ringchan::unbounded::<u32>()] {
+        let idle_wakes = Arc::new(WakeCount::default());
+        let idle_waker = Waker::from(idle_wakes.clone());
+        let mut idle = rx.clone();
+        // Poll until it waits in line (a first `Pending` may only yield).
+        while poll_next(&mut idle, &idle_waker).is_pending() && idle_wakes.count() > 0 {
+            idle_wakes.take();
+        }
+        let mut recv = parked(rx.recv());
+        tx.try_send(1).unwrap();
+        assert!(recv.woken(), "the recv beside an idle stream slept on");
+        assert_eq!(recv.ready(), Ok(1));
+
+        let other_wakes = Arc::new(WakeCount::default());
+        let other_waker = Waker::from(other_wakes.clone());
+        let mut other = rx.clone();
+        while poll_next(&mut other, &other_waker).is_pending() && other_wakes.count() > 0 {
+            other_wakes.take();
+        }
+        tx.try_send(2).unwrap();
+        assert!(
+            other_wakes.count() > 0,
+            "a stream beside an idle one slept on"
+        );
+        assert_eq!(poll_next(&mut other, &other_waker), Poll::Ready(Some(2)));
+        drop(idle);
+    }
 }
 
 #[test]

@@ -94,6 +94,11 @@ impl WakeCount {
     pub fn count(&self) -> usize {
         self.0.load(Ordering::SeqCst)
     }
+
+    /// Wake-ups so far, and starts the count again from 0.
+    pub fn take(&self) -> usize {
+        self.0.swap(0, Ordering::SeqCst)
+    }
 }
 
 impl Wake for WakeCount {
