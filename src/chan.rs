@@ -148,6 +148,14 @@ impl<'b> Wait<'_, 'b> {
     }
 }
 
+// A panic in user code (a message's `Drop`, a waker) never leaves the
+// channel's invariants broken: every state change is one atomic step, or
+// one step under a lock whose poisoning is ignored, and the queues drop
+// leftovers behind guards. So the handles and futures are unwind safe
+// whatever `T` is, as async-channel's and tokio's are.
+impl<T, Q> std::panic::RefUnwindSafe for Chan<T, Q> {}
+impl<T, Q> std::panic::UnwindSafe for Chan<T, Q> {}
+
 impl<T, Q: Queue<T>> Chan<T, Q> {
     /// A channel over `queue` with one sender and one receiver.
     pub(crate) fn new(queue: Q) -> Self {

@@ -155,6 +155,9 @@ impl<T> Unshared<T> {
 // a `&Unshared<T>` on another thread can do nothing with it; only the owner
 // (through `&mut self`, which needs `T: Send` to move across threads) can.
 unsafe impl<T: Send> Sync for Unshared<T> {}
+// For the same reason a `&Unshared<T>` observes nothing a panic could have
+// left half-changed.
+impl<T> std::panic::RefUnwindSafe for Unshared<T> {}
 
 // `AtomicPtr` for the unbounded list's block links (`list.rs`).
 #[cfg(loom)]

@@ -41,9 +41,9 @@ fn futures_are_send_and_unpin_when_t_is_send() {
     // `RecvMany` holds `&mut Vec<T>`, so it too is `Sync` only when `T` is.
     send_unpin::<RecvMany<'static, SendOnly>>();
     send_sync_unpin::<RecvMany<'static, String>>();
-    // A send future owns its message, so it is `Sync` only when `T` is.
-    send_unpin::<ringchan::Send<'static, SendOnly>>();
-    send_sync_unpin::<ringchan::Send<'static, String>>();
+    // A send future owns its message but reaches it only through
+    // `&mut self`, so it is `Sync` whenever `T` is `Send`.
+    send_sync_unpin::<ringchan::Send<'static, SendOnly>>();
     // `SendMany` holds `&mut Vec<T>`, as `RecvMany` does.
     send_unpin::<ringchan::SendMany<'static, SendOnly>>();
     send_sync_unpin::<ringchan::SendMany<'static, String>>();
@@ -118,4 +118,25 @@ fn errors_convert_into_boxed_errors_with_question_mark() {
     rx.close();
     let err = relay(&tx, &rx).unwrap_err();
     assert!(err.to_string().contains("closed"), "{err}");
+}
+
+fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+
+/// As async-channel's: a handle or future can cross `catch_unwind`
+/// whatever the payload (`Cell` is neither `RefUnwindSafe` nor `Sync`).
+#[test]
+fn handles_and_futures_are_unwind_safe_whatever_t() {
+    unwind_safe::<Sender<SendOnly>>();
+    unwind_safe::<Receiver<SendOnly>>();
+    unwind_safe::<WeakSender<SendOnly>>();
+    unwind_safe::<WeakReceiver<SendOnly>>();
+    unwind_safe::<ringchan::Send<'static, SendOnly>>();
+    unwind_safe::<Recv<'static, SendOnly>>();
+    unwind_safe::<Closed<'static, SendOnly>>();
+    let (tx, rx) = ringchan::bounded::<SendOnly>(1);
+    assert!(std::panic::catch_unwind(|| tx.try_send(Cell::new(1))).is_ok());
+    assert_eq!(
+        std::panic::catch_unwind(|| rx.try_recv().map(Cell::into_inner)).unwrap(),
+        Ok(1)
+    );
 }
