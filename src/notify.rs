@@ -649,6 +649,16 @@ impl Waiters {
     /// Wakes every waiter (the channel was closed).
     #[cold]
     pub(crate) fn notify_all(&self) {
+        seqcst_edge();
+        // Ordering: SeqCst load, the notifier's half of the store-buffering
+        // pattern, as in `notify_many`: `First::notify` reads the place
+        // Relaxed, relying on it. Either this load sees a joiner's SeqCst
+        // count, and with it the place the joiner took before counting, or
+        // the joiner counted later, and its re-check sees the operation
+        // (a close) that preceded this call. Without it, Miri found a
+        // sender that took the place, missed the close in its re-check,
+        // and was never woken: the close read the place as still free.
+        let _counted = self.idle.load(Ordering::SeqCst);
         self.first.notify();
         self.event.notify(usize::MAX);
     }
