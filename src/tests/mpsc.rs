@@ -159,10 +159,12 @@ fn close_fails_or_serves_every_waiter() {
 
 /// Two permits, one held, and a thread running `waiter` (which asks for
 /// both: it is handed the free one and waits for the other) while this one
-/// closes the semaphore and gives the held permit back. Whether the waiter
-/// is served first, fails holding the partial permit a close leaves with
-/// it, or fails before it joins, every permit is back at the end.
-fn close_races_a_half_served_waiter(waiter: fn(&Semaphore)) {
+/// closes the semaphore and gives the held permit back: before the waiter
+/// is joined (`release_first`, racing it), or after, once only the held
+/// permit may be out. Whether the waiter is served first, fails holding the
+/// partial permit a close leaves with it, or fails before it joins, every
+/// permit is back at the end.
+fn close_races_a_half_served_waiter(release_first: bool, waiter: fn(&Semaphore)) {
     model(3, move || {
         let sem = Arc::new(Semaphore::new(2));
         sem.try_acquire(1).unwrap();
@@ -171,8 +173,14 @@ fn close_races_a_half_served_waiter(waiter: fn(&Semaphore)) {
             thread::spawn(move || waiter(&sem))
         };
         sem.close();
-        sem.release(1);
+        if release_first {
+            sem.release(1);
+        }
         thread.join().unwrap();
+        if !release_first {
+            assert_eq!(sem.available(), 1, "only the held permit is out");
+            sem.release(1);
+        }
         assert_eq!(sem.available(), 2);
         assert!(sem.is_idle());
     });
@@ -181,7 +189,7 @@ fn close_races_a_half_served_waiter(waiter: fn(&Semaphore)) {
 /// The waiter is polled to its end (and gives back what it was served).
 #[test]
 fn close_leaves_the_waiters_partial_permit_until_it_goes() {
-    close_races_a_half_served_waiter(|sem| {
+    close_races_a_half_served_waiter(true, |sem| {
         if acquire(sem, 2) {
             sem.release(2);
         }
@@ -193,7 +201,7 @@ fn close_leaves_the_waiters_partial_permit_until_it_goes() {
 /// `close_leaves_a_failed_reserve_many_*` tests in `tests/mpsc_api.rs`.)
 #[test]
 fn close_then_cancel_gives_the_partial_permit_back() {
-    close_races_a_half_served_waiter(|sem| {
+    close_races_a_half_served_waiter(false, |sem| {
         let mut acquire = sem.acquire(2);
         let waker = futures::task::noop_waker();
         let _ = acquire.poll(&mut Context::from_waker(&waker));
