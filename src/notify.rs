@@ -657,7 +657,9 @@ impl Waiters {
         // the joiner counted later, and its re-check sees the operation
         // (a close) that preceded this call. Without it, Miri found a
         // sender that took the place, missed the close in its re-check,
-        // and was never woken: the close read the place as still free.
+        // and was never woken: the close read the place as still free (the
+        // loom model `a_close_racing_a_join_into_the_first_place_wakes_the_
+        // joiner` deadlocks without this load and its edge).
         let _counted = self.idle.load(Ordering::SeqCst);
         self.first.notify();
         self.event.notify(usize::MAX);

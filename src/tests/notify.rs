@@ -15,8 +15,13 @@ use loom::thread;
 /// The room and its tokens.
 struct Room {
     waiters: Waiters,
+    /// Tokens in the room, and [`CLOSED`] once the room is closed: one word,
+    /// as the ring's tail carries its mark bit.
     tokens: AtomicUsize,
 }
+
+/// The mark of a closed room in [`Room::tokens`].
+const CLOSED: usize = 1 << (usize::BITS - 1);
 
 impl Room {
     fn new() -> Arc<Self> {
@@ -26,15 +31,32 @@ impl Room {
         })
     }
 
-    /// The queue operation's half of the protocol: a SeqCst RMW.
+    /// The queue operation's half of the protocol: a SeqCst RMW. `true` if
+    /// the waiter is done: it took a token, or the room is closed.
     fn take_token(&self) -> bool {
         // Ordering: SeqCst, as the ring's position RMWs (see notify.rs).
         let took = self
             .tokens
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                if n & CLOSED != 0 {
+                    None
+                } else {
+                    n.checked_sub(1)
+                }
+            });
         seqcst_edge();
-        took
+        match took {
+            Ok(_) => true,
+            Err(n) => n & CLOSED != 0,
+        }
+    }
+
+    /// Closes the room, as the channel's `close`: the mark by a SeqCst RMW
+    /// (the ring's `fetch_or` on its tail), then every waiter woken.
+    fn close(&self) {
+        // Ordering: SeqCst, as the ring's `close`.
+        self.tokens.fetch_or(CLOSED, Ordering::SeqCst);
+        self.waiters.notify_all();
     }
 
     fn produce(&self) {
@@ -204,6 +226,41 @@ fn a_place_marked_while_taken_wakes_its_taker() {
             thread::yield_now();
         }
         room.produce();
+        task.join().unwrap();
+        blocked.join().unwrap();
+    });
+}
+
+/// A close races waiters joining the line, one of them into the first
+/// place: either the close sees the waiter there and wakes it, or the
+/// waiter's re-check sees the close. `notify_all` read the place (Relaxed)
+/// without the SeqCst load of the count before it, and then, in the C++
+/// model, a close could read the place as free while the waiter that had
+/// just taken it missed the close in its re-check and slept for good: Miri
+/// found that hang in `tests/api.rs` (`closing_releases_tasks_parked_on_
+/// other_threads`); this model deadlocks on that code (checked by undoing
+/// the fix).
+#[test]
+fn a_close_racing_a_join_into_the_first_place_wakes_the_joiner() {
+    model(4, || {
+        let room = Room::new();
+        let blocked = {
+            let room = room.clone();
+            thread::spawn(move || room.consume_blocking())
+        };
+        room.close();
+        blocked.join().unwrap();
+    });
+}
+
+/// The same race with a task and a blocked thread, one in the first place
+/// and one in the event line (or each in the place in turn).
+#[test]
+fn a_close_racing_two_joins_wakes_both() {
+    model(3, || {
+        let room = Room::new();
+        let [task, blocked] = task_and_blocked_thread(&room);
+        room.close();
         task.join().unwrap();
         blocked.join().unwrap();
     });
