@@ -610,7 +610,7 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.chan.try_recv().map_err(pop_error)
+        self.chan.try_recv()
     }
 
     /// Receives a message, waiting while the channel is empty.
@@ -722,7 +722,7 @@ impl<T> Receiver<T> {
         if limit == 0 {
             return Ok(0);
         }
-        self.chan.try_recv_many(buf, limit).map_err(pop_error)
+        self.chan.try_recv_many(buf, limit)
     }
 
     /// Closes the channel; see [`Sender::close`]. Returns `true` if this call
@@ -859,13 +859,6 @@ impl<T> Receiver<T> {
     /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
         Arc::ptr_eq(&self.chan, &other.chan)
-    }
-}
-
-fn pop_error(e: PopError) -> TryRecvError {
-    match e {
-        PopError::Empty => TryRecvError::Empty,
-        PopError::Closed => TryRecvError::Closed,
     }
 }
 

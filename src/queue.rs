@@ -14,14 +14,9 @@ pub(crate) enum PushError<T> {
     Closed(T),
 }
 
-/// Why a pop returned nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PopError {
-    /// Nothing is queued right now.
-    Empty,
-    /// Nothing is queued and the queue is closed: nothing ever will be.
-    Closed,
-}
+/// Why a pop returned nothing: the public [`TryRecvError`] itself, so a
+/// `try_recv` returns the queue's result as it is.
+pub(crate) use crate::error::TryRecvError as PopError;
 
 /// A lock-free MPMC queue that can be closed.
 ///
