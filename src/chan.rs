@@ -228,6 +228,15 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         Ok(value)
     }
 
+    /// [`Chan::try_recv`] with the queue's fast path compiled in
+    /// ([`Queue::pop_inline`]): for the public `try_recv`.
+    #[inline(always)]
+    pub(crate) fn try_recv_inline(&self) -> Result<T, PopError> {
+        let value = self.queue.pop_inline()?;
+        self.send_ops.notify_one();
+        Ok(value)
+    }
+
     /// Pops up to `limit` messages into `out`; wakes as many senders.
     pub(crate) fn try_recv_many(&self, out: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
         let n = self.queue.pop_many(out, limit)?;

@@ -610,7 +610,7 @@ impl<T> Receiver<T> {
     /// ```
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.chan.try_recv()
+        self.chan.try_recv_inline()
     }
 
     /// Receives a message, waiting while the channel is empty.

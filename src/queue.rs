@@ -32,6 +32,14 @@ pub(crate) trait Queue<T> {
     fn force_push(&self, value: T) -> Result<Option<T>, T>;
     /// Takes the value at the front.
     fn pop(&self) -> Result<T, PopError>;
+    /// [`Queue::pop`], its fast path compiled into the caller: for
+    /// `try_recv`, whose caller then gets the value from the slot without
+    /// staging it through the stack of an out-of-line `pop`. Kept apart so
+    /// the waiting paths, which call `pop` in more places, do not grow.
+    #[inline(always)]
+    fn pop_inline(&self) -> Result<T, PopError> {
+        self.pop()
+    }
     /// Closes the queue; `true` if this call closed it.
     fn close(&self) -> bool;
     fn is_closed(&self) -> bool;
@@ -134,6 +142,13 @@ impl<T> Queue<T> for Flavor<T> {
     #[inline]
     fn pop(&self) -> Result<T, PopError> {
         each_flavor!(self, q => q.pop())
+    }
+    #[inline(always)]
+    fn pop_inline(&self) -> Result<T, PopError> {
+        match self {
+            Flavor::Bounded(q) => q.pop_inline(),
+            Flavor::Unbounded(q) => q.pop(),
+        }
     }
     fn close(&self) -> bool {
         each_flavor!(self, q => q.close())

@@ -574,6 +574,12 @@ impl<T> Queue<T> for Ring<T> {
     /// for `push`.
     #[inline]
     fn pop(&self) -> Result<T, PopError> {
+        self.pop_inline()
+    }
+
+    /// [`Ring::pop`] itself, always inlined (see [`Queue::pop_inline`]).
+    #[inline(always)]
+    fn pop_inline(&self) -> Result<T, PopError> {
         // Ordering: as in `pop_slow`, whose first iteration this is.
         let head = self.head.load(Ordering::Relaxed);
         let slot = self.slot(head);
