@@ -189,30 +189,32 @@ fn a_pending_poll_next_is_woken_by_a_send_and_by_a_close() {
     assert_eq!(poll_next(&mut rx, &waker), Poll::Ready(None));
 }
 
+/// A clone of `rx` polled as a stream until it waits in line (a first
+/// `Pending` may only yield), and the count of its wake-ups since.
+fn waiting_stream(rx: &ringchan::Receiver<u32>) -> (ringchan::Receiver<u32>, Arc<WakeCount>) {
+    let wakes = Arc::new(WakeCount::default());
+    let waker = Waker::from(wakes.clone());
+    let mut stream = rx.clone();
+    while poll_next(&mut stream, &waker).is_pending() && wakes.count() > 0 {
+        wakes.take();
+    }
+    (stream, wakes)
+}
+
 /// A stream polled until it waits and then left alone (its `next()` lost a
 /// `select!`, the receiver kept) must not hold back the wake-up of a `recv`
 /// waiting beside it, nor of another stream: each message wakes them.
 #[test]
 fn a_stream_left_waiting_does_not_keep_wake_ups_from_other_receivers() {
     for (tx, rx) in [bounded::<u32>(4), ringchan::unbounded::<u32>()] {
-        let idle_wakes = Arc::new(WakeCount::default());
-        let idle_waker = Waker::from(idle_wakes.clone());
-        let mut idle = rx.clone();
-        // Poll until it waits in line (a first `Pending` may only yield).
-        while poll_next(&mut idle, &idle_waker).is_pending() && idle_wakes.count() > 0 {
-            idle_wakes.take();
-        }
+        let (idle, _idle_wakes) = waiting_stream(&rx);
         let mut recv = parked(rx.recv());
         tx.try_send(1).unwrap();
         assert!(recv.woken(), "the recv beside an idle stream slept on");
         assert_eq!(recv.ready(), Ok(1));
 
-        let other_wakes = Arc::new(WakeCount::default());
+        let (mut other, other_wakes) = waiting_stream(&rx);
         let other_waker = Waker::from(other_wakes.clone());
-        let mut other = rx.clone();
-        while poll_next(&mut other, &other_waker).is_pending() && other_wakes.count() > 0 {
-            other_wakes.take();
-        }
         tx.try_send(2).unwrap();
         assert!(
             other_wakes.count() > 0,

@@ -107,6 +107,12 @@ impl Room {
     }
 }
 
+/// Runs `consume` on `room` on a thread of its own.
+fn spawn(room: &Arc<Room>, consume: fn(&Room)) -> thread::JoinHandle<()> {
+    let room = room.clone();
+    thread::spawn(move || consume(&room))
+}
+
 /// Polls `poll` until it is ready, as a task: between polls the thread
 /// sleeps on loom's own notification, not on `thread::park`. (loom's
 /// `unpark` also ends a wait for a mutex, which std's does not: a stale
@@ -131,10 +137,7 @@ fn two_blocked_threads_each_get_a_token() {
     model(3, || {
         let room = Room::new();
         let waiters: Vec<_> = (0..2)
-            .map(|_| {
-                let room = room.clone();
-                thread::spawn(move || room.consume_blocking())
-            })
+            .map(|_| spawn(&room, Room::consume_blocking))
             .collect();
         room.produce();
         room.produce();
@@ -147,10 +150,9 @@ fn two_blocked_threads_each_get_a_token() {
 
 /// A task and a blocked thread, each waiting for one token.
 fn task_and_blocked_thread(room: &Arc<Room>) -> [thread::JoinHandle<()>; 2] {
-    let (r1, r2) = (room.clone(), room.clone());
     [
-        thread::spawn(move || r1.consume_async()),
-        thread::spawn(move || r2.consume_blocking()),
+        spawn(room, Room::consume_async),
+        spawn(room, Room::consume_blocking),
     ]
 }
 
@@ -177,13 +179,10 @@ fn a_task_and_a_blocked_thread_each_get_a_token() {
 fn one_task_takes_two_tokens_through_the_first_place() {
     model(3, || {
         let room = Room::new();
-        let task = {
-            let room = room.clone();
-            thread::spawn(move || {
-                room.consume_async();
-                room.consume_async();
-            })
-        };
+        let task = spawn(&room, |room| {
+            room.consume_async();
+            room.consume_async();
+        });
         room.produce();
         room.produce();
         task.join().unwrap();
@@ -244,10 +243,7 @@ fn a_place_marked_while_taken_wakes_its_taker() {
 fn a_close_racing_a_join_into_the_first_place_wakes_the_joiner() {
     model(4, || {
         let room = Room::new();
-        let blocked = {
-            let room = room.clone();
-            thread::spawn(move || room.consume_blocking())
-        };
+        let blocked = spawn(&room, Room::consume_blocking);
         room.close();
         blocked.join().unwrap();
     });
