@@ -662,7 +662,18 @@ impl Waiters {
         // joiner` deadlocks without this load and its edge).
         let _counted = self.idle.load(Ordering::SeqCst);
         self.first.notify();
-        self.event.notify(usize::MAX);
+        // Ordering: Relaxed, as in `notify_slow`: a listener whose count the
+        // load above saw raised `listening` before counting itself, and the
+        // SeqCst load read its RMW or a later one (every write to `idle` is
+        // an RMW, so all of them continue its release sequence): we see the
+        // raise. One that counted later re-checks and sees the close. So
+        // nobody is in the event's line when this reads 0, and the event is
+        // skipped: `Event::notify` allocates the event's state on first use,
+        // which made every close (every channel's drop) allocate and free
+        // one per line that nobody ever waited in.
+        if self.listening.load(Ordering::Relaxed) != 0 {
+            self.event.notify(usize::MAX);
+        }
     }
 
     /// How many waiters have no wake-up on its way, as far as notifiers
