@@ -235,3 +235,33 @@ fn an_unbounded_channel_in_steady_state_allocates_nothing() {
         assert_eq!(rx.len(), in_flight);
     }
 }
+
+#[test]
+fn a_channel_nobody_waits_on_allocates_its_state_and_ring_once_and_nothing_to_close() {
+    // One allocation for the state the handles share, one for the ring. A
+    // close wakes nobody, so neither `close` nor the last handle's drop
+    // allocates (each used to allocate the event of every waiting line).
+    let mut chan = None;
+    let made = allocations_during(|| chan = Some(bounded::<u64>(16)));
+    assert_eq!(made, 2, "allocations to create a bounded channel");
+    let (tx, rx) = chan.take().unwrap();
+    let closed = allocations_during(|| {
+        tx.try_send(1).unwrap();
+        assert!(rx.close());
+        assert_eq!(rx.try_recv(), Ok(1));
+        drop((tx, rx));
+    });
+    assert_eq!(closed, 0, "allocations to use, close and drop it");
+
+    let mut chan = None;
+    let made = allocations_during(|| chan = Some(ringchan::mpsc::channel::<u64>(16)));
+    assert_eq!(made, 2, "allocations to create an mpsc channel");
+    let (tx, mut rx) = chan.take().unwrap();
+    let closed = allocations_during(|| {
+        tx.try_send(1).unwrap();
+        rx.close();
+        assert_eq!(rx.try_recv(), Ok(1));
+        drop((tx, rx));
+    });
+    assert_eq!(closed, 0, "allocations to use, close and drop it");
+}
