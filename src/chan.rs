@@ -9,21 +9,21 @@ use std::task::{Context, Poll};
 
 use crate::notify::{Ticket, Waiters};
 use crate::queue::{PopError, PushError, Queue};
-use crate::sync::{AtomicUsize, Backoff, Ordering};
+use crate::sync::{AtomicUsize, Backoff, CachePadded, Ordering};
 
 /// The state every handle of one channel shares (behind an `Arc`).
 pub(crate) struct Chan<T, Q> {
     queue: Q,
     /// Senders waiting for room.
-    send_ops: Waiters,
+    send_ops: CachePadded<Waiters>,
     /// Receivers waiting for a message in a `recv`/`recv_many` future.
-    recv_ops: Waiters,
+    recv_ops: CachePadded<Waiters>,
     /// Receivers waiting for a message as a `Stream`: every push wakes them
     /// all (see [`Line::Stream`]).
-    stream_ops: Waiters,
+    stream_ops: CachePadded<Waiters>,
     /// Tasks waiting for the channel to close; notified only by `close`, so
     /// they never take a wake-up meant for a sender or receiver.
-    close_ops: Waiters,
+    close_ops: CachePadded<Waiters>,
     /// Live `Sender`s; the last one to go closes the channel.
     senders: AtomicUsize,
     /// Live `Receiver`s; the last one to go closes the channel.
@@ -161,10 +161,10 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     pub(crate) fn new(queue: Q) -> Self {
         Self {
             queue,
-            send_ops: Waiters::new(),
-            recv_ops: Waiters::new(),
-            stream_ops: Waiters::new(),
-            close_ops: Waiters::new(),
+            send_ops: CachePadded(Waiters::new()),
+            recv_ops: CachePadded(Waiters::new()),
+            stream_ops: CachePadded(Waiters::new()),
+            close_ops: CachePadded(Waiters::new()),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
             _marker: PhantomData,
@@ -494,7 +494,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// had woken itself would make every `select!` round that races it
     /// poll twice (tokio's `Sender::closed` never wakes itself either).
     fn awaits_close(&self, waiters: &Waiters) -> bool {
-        std::ptr::eq(waiters, &self.close_ops)
+        std::ptr::eq(waiters, &*self.close_ops)
     }
 
     /// Whether a blocked thread waiting in `waiters` starts its spin long
@@ -516,7 +516,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// ping-pong between two threads 1,700-1,900 ns per round trip against
     /// 280-550 (crossbeam 260-530), which this choice keeps.
     fn spins_long(&self, waiters: &Waiters) -> bool {
-        std::ptr::eq(waiters, &self.send_ops)
+        std::ptr::eq(waiters, &*self.send_ops)
             && self.queue.capacity().is_some_and(|cap| cap > YIELD_UP_TO)
     }
 

@@ -79,16 +79,21 @@ use std::task::{Context, Poll};
 
 use event_listener::{Event, EventListener, IntoNotification, Listener};
 
-use crate::sync::{seqcst_edge, AtomicUsize, Backoff, CachePadded, Ordering, UnsafeCell};
+use crate::sync::{seqcst_edge, AtomicUsize, Backoff, Ordering, UnsafeCell};
 
 /// One side's waiting room: senders waiting for room, or receivers waiting
 /// for a message.
+///
+/// Its owner keeps it on a cache line of its own (`CachePadded<Waiters>`):
+/// the other side reads `idle` after every successful operation, and
+/// everything else here is written only by waiters and their notifiers,
+/// who write `idle` too. One line per room, not one for `idle` and one for
+/// the rest: a channel has four rooms, and its creation moves and
+/// allocates every byte of them.
 pub(crate) struct Waiters {
     event: Event,
     /// Registered listeners no notifier has claimed (see the module docs).
-    /// On its own cache line: the other side reads it after every
-    /// successful operation.
-    idle: CachePadded<AtomicUsize>,
+    idle: AtomicUsize,
     /// Listeners in the event's line (not the first place): a claim with
     /// nobody there skips the event's lock. Raised before a listener
     /// counts itself in `idle`, so a claim that took that count (Acquire)
@@ -481,7 +486,7 @@ impl Waiters {
     pub(crate) fn new() -> Self {
         Self {
             event: Event::new(),
-            idle: CachePadded(AtomicUsize::new(0)),
+            idle: AtomicUsize::new(0),
             listening: AtomicUsize::new(0),
             first: First::new(),
         }
@@ -705,9 +710,11 @@ impl Waiters {
 /// [`Waiters`] costs an event listener (an allocation and several locks);
 /// notifying costs one load while the flag is down. The slot holds the
 /// waker of the latest registration only, so only the latest is woken.
+///
+/// Like [`Waiters`], kept on a cache line of its own by its owner.
 pub(crate) struct OneWaiter {
     /// 1 while a registration waits for a wake-up. Read by every notifier.
-    waiting: CachePadded<AtomicUsize>,
+    waiting: AtomicUsize,
     /// The waker of the latest registration; taken by the notifier.
     waker: WakerSlot,
 }
@@ -729,7 +736,7 @@ pub(crate) mod one_waiter {
 impl OneWaiter {
     pub(crate) fn new() -> Self {
         Self {
-            waiting: CachePadded(AtomicUsize::new(0)),
+            waiting: AtomicUsize::new(0),
             waker: WakerSlot::new(),
         }
     }

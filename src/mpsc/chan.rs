@@ -26,7 +26,7 @@ use crate::chan::{park_one, Chan, Line, Side, Wait};
 use crate::notify::{thread_waker, OneWaiter, Ticket};
 use crate::queue::{PopError, PushError, Queue};
 use crate::semaphore::Semaphore;
-use crate::sync::{Arc, AtomicUsize, Backoff, Ordering};
+use crate::sync::{Arc, AtomicUsize, Backoff, CachePadded, Ordering};
 
 /// How a flavour accounts for capacity.
 pub(crate) trait Capacity {
@@ -82,7 +82,7 @@ struct Shared<T, Q, S> {
     sem: S,
     /// Where the one receiver waits for a message or the end (the core's
     /// receiver line is for many receivers; this one costs less).
-    rx_waiter: OneWaiter,
+    rx_waiter: CachePadded<OneWaiter>,
     /// Live weak senders (strong senders are counted by `chan`).
     weak_senders: AtomicUsize,
 }
@@ -203,7 +203,7 @@ pub(crate) fn channel<T, Q: Queue<T>, S: Capacity>(queue: Q, sem: S) -> (Tx<T, Q
     let shared = Arc::new(Shared {
         chan: Chan::new(queue),
         sem,
-        rx_waiter: OneWaiter::new(),
+        rx_waiter: CachePadded(OneWaiter::new()),
         weak_senders: AtomicUsize::new(0),
     });
     let tx = Tx {
