@@ -150,6 +150,9 @@ macro_rules! scenarios {
             }
         }
 
+        // Out of line: inlined, the 32 KiB message made `run`'s stack frame
+        // that large, and every scenario paid for probing it.
+        #[inline(never)]
         fn send_one<T: Default>(rt: &Runtime) {
             let (tx, mut rx) = mpsc::channel::<T>(1000);
             let _ = rt.block_on(tx.send(T::default()));
