@@ -20,7 +20,7 @@
 //! `contention/bounded/ringchan` beside `contention/bounded/tokio`.
 //!
 //! ```text
-//! cargo bench --bench tokio_mpsc             # about 4 minutes on 2 cores
+//! cargo bench --bench tokio_mpsc             # about 5 minutes on 2 cores
 //! cargo bench --bench tokio_mpsc -- contention
 //! ```
 
