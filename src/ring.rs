@@ -208,6 +208,20 @@ impl<T> Ring<T> {
                 // wake-up (notify.rs).
                 let head = self.head.load(Ordering::SeqCst);
                 if head.wrapping_add(self.one_lap) == tail {
+                    // The close check of a sender's re-check, which the
+                    // Relaxed guess at the top may have missed: a sender
+                    // that waits joined its line (a SeqCst RMW on the
+                    // waiter count) before this try, and `close` marks the
+                    // tail (a SeqCst RMW) before it loads that count. That
+                    // store-buffering pattern (notify.rs) needs this load
+                    // SeqCst too (`is_closed`), or both may miss the other
+                    // and the sender sleeps through the close. x86 would
+                    // not show it (its RMWs are full barriers), nor loom
+                    // (it models SeqCst as AcqRel, and the fence `join`
+                    // adds for it orders the Relaxed load as well).
+                    if self.is_closed() {
+                        return Err(PushError::Closed(value));
+                    }
                     match on_full(value, tail) {
                         ControlFlow::Break(done) => return done,
                         ControlFlow::Continue(back) => value = back,
@@ -687,7 +701,12 @@ impl<T> Queue<T> for Ring<T> {
                     crate::sync::seqcst_edge();
                     // Ordering: SeqCst, as the full check in `push_or_else`.
                     if self.head.load(Ordering::SeqCst).wrapping_add(self.one_lap) == tail {
-                        return Err(PushError::Full(()));
+                        // The close check, as in `push_or_else`.
+                        return Err(if self.is_closed() {
+                            PushError::Closed(())
+                        } else {
+                            PushError::Full(())
+                        });
                     }
                 }
                 backoff.snooze();
