@@ -15,8 +15,10 @@
 //! | | `*_recv_many` | the same, the receiver taking up to 5000 per `recv_many` |
 //! | `uncontented` | `bounded`, `unbounded`, `*_recv_many` | one task sends 5000 messages, then receives them |
 //!
-//! Every scenario runs on a multi-thread runtime of 6 workers, as tokio's
-//! does (`RINGCHAN_TOKIO_BENCH_WORKERS` changes that). A row reads
+//! Every group runs on one multi-thread runtime of 6 workers, the size of
+//! tokio's (`RINGCHAN_TOKIO_BENCH_WORKERS` changes that), shared by both
+//! sides; tokio plays each row first. tokio's own benchmark builds a runtime
+//! per scenario and none for `create_medium`, which needs none. A row reads
 //! `contention/bounded/ringchan` beside `contention/bounded/tokio`.
 //!
 //! ```text
