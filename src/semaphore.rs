@@ -77,8 +77,12 @@ pub(crate) struct Semaphore {
     /// close): the id of the head of the line, or `Line::next_id` when it is
     /// empty. Written under the lock; read without it by a woken waiter, so
     /// that telling it "served" takes no lock (tokio's waiter node state does
-    /// the same). Not moved by `close`, so a failed waiter never reads it as
-    /// served.
+    /// the same). `close` does not move it, but an `assign` after a close
+    /// can (a release that saw WAITERS before the close and took the lock
+    /// after it finds the line emptied, and marks every id below
+    /// `next_id` served). A failed waiter that reads such a value also sees
+    /// CLOSED: the close happened before that store, which its Acquire load
+    /// reads, so `poll_waiter`'s check of CLOSED, after that load, fails it.
     served_below: AtomicU64,
     /// The waiter line (slow path only).
     line: Mutex<Line>,
