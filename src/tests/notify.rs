@@ -148,12 +148,15 @@ fn two_blocked_threads_each_get_a_token() {
     });
 }
 
-/// A task and a blocked thread, each waiting for one token.
-fn task_and_blocked_thread(room: &Arc<Room>) -> [thread::JoinHandle<()>; 2] {
-    [
-        spawn(room, Room::consume_async),
-        spawn(room, Room::consume_blocking),
-    ]
+/// Runs `act` on this thread while a task and a blocked thread each wait
+/// for one token (or the close) on threads of their own; returns once both
+/// are done.
+fn task_and_blocked_thread_while(room: &Arc<Room>, act: impl FnOnce(&Room)) {
+    let task = spawn(room, Room::consume_async);
+    let blocked = spawn(room, Room::consume_blocking);
+    act(room);
+    task.join().unwrap();
+    blocked.join().unwrap();
 }
 
 /// A task and a blocked thread wait for one token each; a producer adds
@@ -163,11 +166,10 @@ fn task_and_blocked_thread(room: &Arc<Room>) -> [thread::JoinHandle<()>; 2] {
 fn a_task_and_a_blocked_thread_each_get_a_token() {
     model(4, || {
         let room = Room::new();
-        let [task, blocked] = task_and_blocked_thread(&room);
-        room.produce();
-        room.produce();
-        task.join().unwrap();
-        blocked.join().unwrap();
+        task_and_blocked_thread_while(&room, |room| {
+            room.produce();
+            room.produce();
+        });
         assert_eq!(room.tokens.load(Ordering::Relaxed), 0);
     });
 }
@@ -217,16 +219,15 @@ fn one_task_takes_two_tokens_through_the_first_place() {
 fn a_place_marked_while_taken_wakes_its_taker() {
     model(3, || {
         let room = Room::new();
-        let [task, blocked] = task_and_blocked_thread(&room);
-        room.produce();
-        // The second token only once the first is taken: whoever did not
-        // get it has by then re-checked and found nothing, or will.
-        while room.tokens.load(Ordering::Acquire) != 0 {
-            thread::yield_now();
-        }
-        room.produce();
-        task.join().unwrap();
-        blocked.join().unwrap();
+        task_and_blocked_thread_while(&room, |room| {
+            room.produce();
+            // The second token only once the first is taken: whoever did
+            // not get it has by then re-checked and found nothing, or will.
+            while room.tokens.load(Ordering::Acquire) != 0 {
+                thread::yield_now();
+            }
+            room.produce();
+        });
     });
 }
 
@@ -255,9 +256,6 @@ fn a_close_racing_a_join_into_the_first_place_wakes_the_joiner() {
 fn a_close_racing_two_joins_wakes_both() {
     model(3, || {
         let room = Room::new();
-        let [task, blocked] = task_and_blocked_thread(&room);
-        room.close();
-        task.join().unwrap();
-        blocked.join().unwrap();
+        task_and_blocked_thread_while(&room, Room::close);
     });
 }
