@@ -351,19 +351,25 @@ impl Semaphore {
         let mut line = self.lock();
         // Ordering: SeqCst, like every RMW on `state` (single total order
         // with the releases and the receiver's checks).
-        if self.state.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED != 0 {
+        let before = self.state.fetch_or(CLOSED, Ordering::SeqCst);
+        if before & CLOSED != 0 {
             return false;
         }
         line.failed_from = line.waiters.front().map_or(line.next_id, |w| w.id);
         line.failed_partial = std::mem::take(&mut line.head_assigned);
         let failed = std::mem::take(&mut line.waiters);
-        // Ordering: SeqCst, as above. The line is empty now: clear WAITERS
-        // (I1; I2 counts the failed head's permits as held).
-        let _ = self
-            .state
-            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |cur| {
-                Some(cur & !WAITERS)
-            });
+        debug_assert!(before & WAITERS != 0 || failed.is_empty(), "I1 broken");
+        if before & WAITERS != 0 {
+            // Ordering: SeqCst, as above. The line is empty now: clear
+            // WAITERS (I1; I2 counts the failed head's permits as held).
+            // When it was clear, the line was empty (I1) and stays so: only
+            // a holder of the lock sets WAITERS. Then there is nothing to do.
+            let _ = self
+                .state
+                .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |cur| {
+                    Some(cur & !WAITERS)
+                });
+        }
         drop(line);
         for waiter in failed {
             waiter.waker.wake();
