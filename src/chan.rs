@@ -158,6 +158,7 @@ impl<T, Q> std::panic::UnwindSafe for Chan<T, Q> {}
 
 impl<T, Q: Queue<T>> Chan<T, Q> {
     /// A channel over `queue` with one sender and one receiver.
+    #[inline(always)]
     pub(crate) fn new(queue: Q) -> Self {
         Self {
             queue,

@@ -340,6 +340,7 @@ unsafe impl<T: Send> Sync for List<T> {}
 
 impl<T> List<T> {
     /// An empty, open list with its first block allocated.
+    #[inline(always)]
     pub(crate) fn new() -> Self {
         Self::with_start(0)
     }

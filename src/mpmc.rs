@@ -14,7 +14,7 @@ use crate::list::List;
 use crate::notify::Ticket;
 use crate::queue::{Flavor, PopError, PushError, Queue};
 use crate::ring::Ring;
-use crate::sync::Arc;
+use crate::sync::{arc_in_place, Arc};
 
 /// Creates a channel that holds at most `cap` messages.
 ///
@@ -44,7 +44,7 @@ use crate::sync::Arc;
 /// let _ = ringchan::bounded::<u8>(0);
 /// ```
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    from_queue(Flavor::Bounded(Ring::new(cap, "ringchan::bounded")))
+    from_queue(|| Flavor::Bounded(Ring::new(cap, "ringchan::bounded")))
 }
 
 /// Creates a channel with no bound: `send` never waits and `try_send` fails
@@ -68,11 +68,14 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// # });
 /// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    from_queue(Flavor::Unbounded(List::new()))
+    from_queue(|| Flavor::Unbounded(List::new()))
 }
 
-fn from_queue<T>(queue: Flavor<T>) -> (Sender<T>, Receiver<T>) {
-    let chan = Arc::new(Chan::new(queue));
+/// Builds the channel's state straight into its allocation
+/// ([`arc_in_place`]): `queue` runs after the allocation.
+#[inline(always)]
+fn from_queue<T>(queue: impl FnOnce() -> Flavor<T>) -> (Sender<T>, Receiver<T>) {
+    let chan = arc_in_place(|| Chan::new(queue()));
     let tx = Sender { chan: chan.clone() };
     let rx = Receiver { chan, ticket: None };
     (tx, rx)

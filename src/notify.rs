@@ -171,6 +171,7 @@ unsafe impl Sync for First {}
 struct WakerSlot(one_waiter::Mutex<Option<std::task::Waker>>);
 
 impl WakerSlot {
+    #[inline(always)]
     fn new() -> Self {
         Self(one_waiter::Mutex::new(None))
     }
@@ -213,6 +214,7 @@ const NOTIFIED: usize = 4;
 const BUSY_NOTIFIED: usize = 5;
 
 impl First {
+    #[inline(always)]
     fn new() -> Self {
         Self {
             state: AtomicUsize::new(FREE),
@@ -483,6 +485,7 @@ impl Drop for Ticket {
 }
 
 impl Waiters {
+    #[inline(always)]
     pub(crate) fn new() -> Self {
         Self {
             event: Event::new(),
@@ -734,6 +737,7 @@ pub(crate) mod one_waiter {
 }
 
 impl OneWaiter {
+    #[inline(always)]
     pub(crate) fn new() -> Self {
         Self {
             waiting: AtomicUsize::new(0),

@@ -111,6 +111,7 @@ impl<T> Flavor<T> {
     /// the ring if its slots (a stamp and a `T` each) fit in
     /// [`Self::RING_BYTES`], else the list, whose memory follows the
     /// messages in flight (tokio allows bounds up to `usize::MAX >> 3`).
+    #[inline(always)]
     pub(crate) fn for_limit(cap: usize, caller: &str) -> Self {
         let slot = std::mem::size_of::<T>() + std::mem::size_of::<usize>();
         if cap.saturating_mul(slot) <= Self::RING_BYTES {

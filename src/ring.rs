@@ -95,6 +95,7 @@ impl<T> Ring<T> {
     ///
     /// # Panics
     /// When `cap` is 0 or too large to allocate; the message names `caller`.
+    #[inline(always)]
     pub(crate) fn new(cap: usize, caller: &str) -> Self {
         Self::with_start(cap, 0, caller)
     }
@@ -102,6 +103,7 @@ impl<T> Ring<T> {
     /// An empty ring whose positions start at lap `start` (a multiple of
     /// `one_lap`): lets tests start a few laps below `usize::MAX` to prove
     /// the wrap-around.
+    #[inline(always)]
     pub(crate) fn with_start(cap: usize, start: usize, caller: &str) -> Self {
         assert!(cap > 0, "{caller}: capacity must be at least 1, got 0");
         assert!(

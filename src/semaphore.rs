@@ -136,6 +136,7 @@ struct WakeList {
 impl WakeList {
     const CAP: usize = 16;
 
+    #[inline(always)]
     fn new() -> Self {
         Self {
             wakers: Default::default(),
@@ -172,6 +173,7 @@ impl Semaphore {
     /// # Panics
     /// If `permits > MAX_PERMITS`, with tokio's message.
     #[track_caller]
+    #[inline(always)]
     pub(crate) fn new(permits: usize) -> Self {
         assert!(
             permits <= Self::MAX_PERMITS,

@@ -83,11 +83,11 @@ type Rx<T> = chan::Rx<T, BoundedQueue<T>, Semaphore>;
 #[track_caller]
 pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
     assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
-    // Before the queue: an absurd buffer fails with tokio's message, not an
-    // allocation failure.
-    let sem = Semaphore::new(buffer);
-    let queue = Flavor::for_limit(buffer, "ringchan::mpsc::channel");
-    let (tx, rx) = chan::channel(queue, sem);
+    // Both are built in the channel's allocation, the semaphore first: an
+    // absurd buffer fails with tokio's message, not an allocation failure.
+    let sem = || Semaphore::new(buffer);
+    let queue = || Flavor::for_limit(buffer, "ringchan::mpsc::channel");
+    let (tx, rx) = chan::channel(sem, queue);
     (Sender { chan: tx }, Receiver { chan: rx })
 }
 

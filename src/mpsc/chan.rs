@@ -26,7 +26,7 @@ use crate::chan::{park_one, Chan, Line, Side, Wait};
 use crate::notify::{thread_waker, OneWaiter, Ticket};
 use crate::queue::{PopError, PushError, Queue};
 use crate::semaphore::Semaphore;
-use crate::sync::{Arc, AtomicUsize, Backoff, CachePadded, Ordering};
+use crate::sync::{arc_in_place, Arc, AtomicUsize, Backoff, CachePadded, Ordering};
 
 /// How a flavour accounts for capacity.
 pub(crate) trait Capacity {
@@ -198,11 +198,17 @@ pub(crate) struct Rx<T, Q: Queue<T>, S: Capacity> {
     shared: Arc<Shared<T, Q, S>>,
 }
 
-/// A new channel over `queue`, with one sender and one receiver.
-pub(crate) fn channel<T, Q: Queue<T>, S: Capacity>(queue: Q, sem: S) -> (Tx<T, Q, S>, Rx<T, Q, S>) {
-    let shared = Arc::new(Shared {
-        chan: Chan::new(queue),
-        sem,
+/// A new channel over the queue `queue` makes, with one sender and one
+/// receiver. `sem` and then `queue` run after the allocation, so that their
+/// values are built in place ([`arc_in_place`]).
+#[inline(always)]
+pub(crate) fn channel<T, Q: Queue<T>, S: Capacity>(
+    sem: impl FnOnce() -> S,
+    queue: impl FnOnce() -> Q,
+) -> (Tx<T, Q, S>, Rx<T, Q, S>) {
+    let shared = arc_in_place(|| Shared {
+        sem: sem(),
+        chan: Chan::new(queue()),
         rx_waiter: CachePadded(OneWaiter::new()),
         weak_senders: AtomicUsize::new(0),
     });

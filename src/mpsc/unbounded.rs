@@ -49,7 +49,7 @@ type Rx<T> = chan::Rx<T, List<T>, Unlimited>;
 /// # });
 /// ```
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-    let (tx, rx) = chan::channel(List::new(), Unlimited);
+    let (tx, rx) = chan::channel(|| Unlimited, List::new);
     (UnboundedSender { chan: tx }, UnboundedReceiver { chan: rx })
 }
 
