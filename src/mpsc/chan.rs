@@ -470,7 +470,12 @@ impl<T, Q: Queue<T>, S: Capacity> Drop for Rx<T, Q, S> {
         shared.chan.release(Side::Recv);
         // Drop what is buffered now, not when the last sender goes, and give
         // its capacity back (`capacity()` is the bound again).
-        Drain { shared, drained: 0 }.run();
+        Drain {
+            shared,
+            drained: 0,
+            emptied: false,
+        }
+        .run();
     }
 }
 
@@ -481,6 +486,8 @@ impl<T, Q: Queue<T>, S: Capacity> Drop for Rx<T, Q, S> {
 struct Drain<'a, T, Q: Queue<T>, S: Capacity> {
     shared: &'a Shared<T, Q, S>,
     drained: usize,
+    /// `run` found the queue empty (the queue is closed: it stays so).
+    emptied: bool,
 }
 
 impl<T, Q: Queue<T>, S: Capacity> Drain<'_, T, Q, S> {
@@ -491,14 +498,17 @@ impl<T, Q: Queue<T>, S: Capacity> Drain<'_, T, Q, S> {
             self.drained += 1;
             drop(value);
         }
+        self.emptied = true;
     }
 }
 
 impl<T, Q: Queue<T>, S: Capacity> Drop for Drain<'_, T, Q, S> {
     fn drop(&mut self) {
-        // After `run` returns, this finds the queue empty; during an unwind
-        // out of `run`, it drops the messages after the one that panicked.
-        self.run();
+        // During an unwind out of `run`, drop the messages after the one
+        // that panicked.
+        if !self.emptied {
+            self.run();
+        }
         self.shared.sem.release(std::mem::take(&mut self.drained));
     }
 }
