@@ -168,18 +168,25 @@ impl Semaphore {
     /// `Semaphore::MAX_PERMITS`, which leaves room for the flag bits.
     pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
 
-    /// A semaphore with `permits` free permits.
-    ///
-    /// # Panics
-    /// If `permits > MAX_PERMITS`, with tokio's message.
+    /// Panics, with tokio's message, if `permits > MAX_PERMITS`.
     #[track_caller]
     #[inline(always)]
-    pub(crate) fn new(permits: usize) -> Self {
+    pub(crate) fn check_permits(permits: usize) {
         assert!(
             permits <= Self::MAX_PERMITS,
             "a semaphore may not have more than MAX_PERMITS permits ({})",
             Self::MAX_PERMITS
         );
+    }
+
+    /// A semaphore with `permits` free permits.
+    ///
+    /// # Panics
+    /// If `permits > MAX_PERMITS` ([`Self::check_permits`]).
+    #[track_caller]
+    #[inline(always)]
+    pub(crate) fn new(permits: usize) -> Self {
+        Self::check_permits(permits);
         Self {
             state: CachePadded(AtomicUsize::new(permits << SHIFT)),
             bound: permits,
@@ -360,7 +367,10 @@ impl Semaphore {
         line.failed_from = line.waiters.front().map_or(line.next_id, |w| w.id);
         line.failed_partial = std::mem::take(&mut line.head_assigned);
         let failed = std::mem::take(&mut line.waiters);
-        debug_assert!(before & WAITERS != 0 || failed.is_empty(), "I1 broken");
+        debug_assert!(
+            before & WAITERS != 0 || failed.is_empty(),
+            "I1 broken: WAITERS clear with waiters in line"
+        );
         if before & WAITERS != 0 {
             // Ordering: SeqCst, as above. The line is empty now: clear
             // WAITERS (I1; I2 counts the failed head's permits as held).

@@ -55,6 +55,14 @@ fn channel_zero_panic_points_at_caller() {
     assert!(file.ends_with("mpsc_api.rs"), "panic located in {file}");
 }
 
+#[test]
+fn channel_above_max_capacity_panic_points_at_caller() {
+    let file = panic_file(|| {
+        let _ = mpsc::channel::<u8>(usize::MAX);
+    });
+    assert!(file.ends_with("mpsc_api.rs"), "panic located in {file}");
+}
+
 #[tokio::test]
 async fn capacity_up_to_max_works_with_memory_following_messages() {
     // A channel of the maximum capacity must not allocate its capacity

@@ -83,8 +83,10 @@ type Rx<T> = chan::Rx<T, BoundedQueue<T>, Semaphore>;
 #[track_caller]
 pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
     assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
-    // Both are built in the channel's allocation, the semaphore first: an
-    // absurd buffer fails with tokio's message, not an allocation failure.
+    // Checked here, not only in the closure below: `#[track_caller]` does
+    // not pass through a closure, and the panic should point at the caller.
+    Semaphore::check_permits(buffer);
+    // Both are built in the channel's allocation.
     let sem = || Semaphore::new(buffer);
     let queue = || Flavor::for_limit(buffer, "ringchan::mpsc::channel");
     let (tx, rx) = chan::channel(sem, queue);
