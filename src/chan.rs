@@ -12,8 +12,30 @@ use crate::queue::{PopError, PushError, Queue};
 use crate::sync::{AtomicUsize, Backoff, CachePadded, Ordering};
 
 /// The state every handle of one channel shares (behind an `Arc`).
-pub(crate) struct Chan<T, Q> {
+pub(crate) struct Chan<T, Q, L = AllLines> {
     queue: Q,
+    /// Where tasks and threads wait.
+    lines: L,
+    /// Live `Sender`s; the last one to go closes the channel.
+    senders: AtomicUsize,
+    /// Live `Receiver`s; the last one to go closes the channel.
+    receivers: AtomicUsize,
+    /// The queue carries the `T`s (and decides `Send`/`Sync`); `fn() -> T`
+    /// keeps `Chan` from asking `T: Sync` on top.
+    _marker: PhantomData<fn() -> T>,
+}
+
+/// The lines of waiters a channel keeps.
+pub(crate) trait Lines {
+    fn new() -> Self;
+    /// The waiters standing in `line`.
+    fn line(&self, line: Line) -> &Waiters;
+    /// Wakes every waiter in every line: the channel has closed.
+    fn notify_all(&self);
+}
+
+/// Every line: the channels of `bounded` and `unbounded`.
+pub(crate) struct AllLines {
     /// Senders waiting for room.
     send_ops: CachePadded<Waiters>,
     /// Receivers waiting for a message in a `recv`/`recv_many` future.
@@ -24,13 +46,64 @@ pub(crate) struct Chan<T, Q> {
     /// Tasks waiting for the channel to close; notified only by `close`, so
     /// they never take a wake-up meant for a sender or receiver.
     close_ops: CachePadded<Waiters>,
-    /// Live `Sender`s; the last one to go closes the channel.
-    senders: AtomicUsize,
-    /// Live `Receiver`s; the last one to go closes the channel.
-    receivers: AtomicUsize,
-    /// The queue carries the `T`s (and decides `Send`/`Sync`); `fn() -> T`
-    /// keeps `Chan` from asking `T: Sync` on top.
-    _marker: PhantomData<fn() -> T>,
+}
+
+impl Lines for AllLines {
+    #[inline(always)]
+    fn new() -> Self {
+        Self {
+            send_ops: CachePadded(Waiters::new()),
+            recv_ops: CachePadded(Waiters::new()),
+            stream_ops: CachePadded(Waiters::new()),
+            close_ops: CachePadded(Waiters::new()),
+        }
+    }
+
+    #[inline(always)]
+    fn line(&self, line: Line) -> &Waiters {
+        match line {
+            Line::Send => &self.send_ops,
+            Line::Recv => &self.recv_ops,
+            Line::Stream => &self.stream_ops,
+            Line::Closed => &self.close_ops,
+        }
+    }
+
+    fn notify_all(&self) {
+        self.send_ops.notify_all();
+        self.recv_ops.notify_all();
+        self.stream_ops.notify_all();
+        self.close_ops.notify_all();
+    }
+}
+
+/// Only [`Line::Closed`]: the `mpsc` channels, whose senders wait on their
+/// semaphore and whose receiver waits in a slot of its own. Three unused
+/// lines were 384 of the 1,664 bytes of such a channel.
+pub(crate) struct CloseLine {
+    /// Tasks waiting for the channel to close.
+    close_ops: CachePadded<Waiters>,
+}
+
+impl Lines for CloseLine {
+    #[inline(always)]
+    fn new() -> Self {
+        Self {
+            close_ops: CachePadded(Waiters::new()),
+        }
+    }
+
+    #[inline(always)]
+    fn line(&self, line: Line) -> &Waiters {
+        match line {
+            Line::Closed => &self.close_ops,
+            other => unreachable!("an mpsc channel has no {other:?} line"),
+        }
+    }
+
+    fn notify_all(&self) {
+        self.close_ops.notify_all();
+    }
 }
 
 /// Which handle count an operation is about.
@@ -153,19 +226,16 @@ impl<'b> Wait<'_, 'b> {
 // one step under a lock whose poisoning is ignored, and the queues drop
 // leftovers behind guards. So the handles and futures are unwind safe
 // whatever `T` is, as async-channel's and tokio's are.
-impl<T, Q> std::panic::RefUnwindSafe for Chan<T, Q> {}
-impl<T, Q> std::panic::UnwindSafe for Chan<T, Q> {}
+impl<T, Q, L> std::panic::RefUnwindSafe for Chan<T, Q, L> {}
+impl<T, Q, L> std::panic::UnwindSafe for Chan<T, Q, L> {}
 
-impl<T, Q: Queue<T>> Chan<T, Q> {
+impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
     /// A channel over `queue` with one sender and one receiver.
     #[inline(always)]
     pub(crate) fn new(queue: Q) -> Self {
         Self {
             queue,
-            send_ops: CachePadded(Waiters::new()),
-            recv_ops: CachePadded(Waiters::new()),
-            stream_ops: CachePadded(Waiters::new()),
-            close_ops: CachePadded(Waiters::new()),
+            lines: L::new(),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
             _marker: PhantomData,
@@ -196,6 +266,21 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         &self.queue
     }
 
+    /// Closes the queue and wakes every waiter on both sides; `true` if this
+    /// call closed it.
+    pub(crate) fn close(&self) -> bool {
+        if self.queue.close() {
+            self.lines.notify_all();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+// The operations of `bounded` and `unbounded`, whose waiters stand in every
+// line.
+impl<T, Q: Queue<T>> Chan<T, Q, AllLines> {
     /// Pushes without waiting; wakes a receiver if one waits.
     #[inline]
     pub(crate) fn try_send(&self, value: T) -> Result<(), PushError<T>> {
@@ -208,9 +293,9 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// stream ([`Line::Stream`]); a load per line when nobody waits.
     #[inline]
     fn notify_receivers(&self, n: usize) {
-        self.recv_ops.notify_many(n);
+        self.lines.recv_ops.notify_many(n);
         if n != 0 {
-            self.stream_ops.notify_many(usize::MAX);
+            self.lines.stream_ops.notify_many(usize::MAX);
         }
     }
 
@@ -225,7 +310,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, PopError> {
         let value = self.queue.pop()?;
-        self.send_ops.notify_one();
+        self.lines.send_ops.notify_one();
         Ok(value)
     }
 
@@ -234,14 +319,14 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     #[inline(always)]
     pub(crate) fn try_recv_inline(&self) -> Result<T, PopError> {
         let value = self.queue.pop_inline()?;
-        self.send_ops.notify_one();
+        self.lines.send_ops.notify_one();
         Ok(value)
     }
 
     /// Pops up to `limit` messages into `out`; wakes as many senders.
     pub(crate) fn try_recv_many(&self, out: &mut Vec<T>, limit: usize) -> Result<usize, PopError> {
         let n = self.queue.pop_many(out, limit)?;
-        self.send_ops.notify_many(n);
+        self.lines.send_ops.notify_many(n);
         Ok(n)
     }
 
@@ -253,20 +338,6 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         Ok(n)
     }
 
-    /// Closes the queue and wakes every waiter on both sides; `true` if this
-    /// call closed it.
-    pub(crate) fn close(&self) -> bool {
-        if self.queue.close() {
-            self.send_ops.notify_all();
-            self.recv_ops.notify_all();
-            self.stream_ops.notify_all();
-            self.close_ops.notify_all();
-            true
-        } else {
-            false
-        }
-    }
-
     /// Sends, waiting for room: the park protocol for senders.
     /// `value` is `None` once sent (or handed back).
     pub(crate) fn poll_send(
@@ -275,7 +346,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         ticket: &mut Option<Ticket>,
         wait: Wait<'_, '_>,
     ) -> Poll<Result<(), T>> {
-        self.park(&self.send_ops, ticket, wait, || {
+        self.park(Line::Send, ticket, wait, || {
             let v = value.take().expect("send polled after completion");
             match self.try_send(v) {
                 Ok(()) => Some(Ok(())),
@@ -297,7 +368,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         ticket: &mut Option<Ticket>,
         wait: Wait<'_, '_>,
     ) -> Poll<Result<(), ()>> {
-        self.park(&self.send_ops, ticket, wait, || {
+        self.park(Line::Send, ticket, wait, || {
             loop {
                 match self.try_send_many(src) {
                     Ok(_) if src.is_empty() => return Some(Ok(())),
@@ -323,7 +394,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         ticket: &mut Option<Ticket>,
         wait: Wait<'_, '_>,
     ) -> Poll<R> {
-        self.park(self.line(line), ticket, wait, || match self.try_recv() {
+        self.park(line, ticket, wait, || match self.try_recv() {
             Ok(v) => Some(R::message(v)),
             Err(PopError::Closed) => Some(R::closed()),
             Err(PopError::Empty) => None,
@@ -342,7 +413,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         if limit == 0 {
             return Poll::Ready(Ok(0));
         }
-        self.park(&self.recv_ops, ticket, wait, || {
+        self.park(Line::Recv, ticket, wait, || {
             match self.try_recv_many(out, limit) {
                 Ok(n) => Some(Ok(n)),
                 Err(PopError::Closed) => Some(Err(())),
@@ -353,11 +424,13 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
 
     /// Waits until the channel is closed.
     pub(crate) fn poll_closed(&self, ticket: &mut Option<Ticket>, wait: Wait<'_, '_>) -> Poll<()> {
-        self.park(&self.close_ops, ticket, wait, || {
+        self.park(Line::Closed, ticket, wait, || {
             self.queue.is_closed().then_some(())
         })
     }
+}
 
+impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
     /// The park protocol, the one place anything in the crate waits:
     ///
     /// 1. try the operation;
@@ -384,7 +457,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     #[inline]
     fn park<R>(
         &self,
-        waiters: &Waiters,
+        line: Line,
         ticket: &mut Option<Ticket>,
         wait: Wait<'_, '_>,
         mut attempt: impl FnMut() -> Option<R>,
@@ -402,7 +475,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
                 return Poll::Ready(done);
             }
         }
-        self.park_slow(waiters, ticket, wait, tried, attempt)
+        self.park_slow(line, ticket, wait, tried, attempt)
     }
 
     /// Steps 1 to 5 of [`Chan::park`], out of line; `tried`: step 1 (or
@@ -411,12 +484,13 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     #[inline(never)]
     fn park_slow<R>(
         &self,
-        waiters: &Waiters,
+        line: Line,
         ticket: &mut Option<Ticket>,
         mut wait: Wait<'_, '_>,
         mut tried: bool,
         mut attempt: impl FnMut() -> Option<R>,
     ) -> Poll<R> {
+        let waiters = self.lines.line(line);
         // Set when the waker is in place already: right after joining
         // through the first place (see `Ticket::has_waker`).
         let mut joined_with_waker = false;
@@ -449,7 +523,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
             match (ticket.take(), &mut wait) {
                 // Step 2.
                 (None, Wait::Task(cx)) => {
-                    if self.joins_at_once() || self.awaits_close(waiters) {
+                    if self.joins_at_once() || Self::awaits_close(line) {
                         let t = waiters.join(cx.waker());
                         joined_with_waker = t.has_waker();
                         *ticket = Some(t);
@@ -460,8 +534,8 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
                     return Poll::Pending;
                 }
                 (None, Wait::Thread) => {
-                    if !self.awaits_close(waiters) {
-                        let long = self.spins_long(waiters);
+                    if !Self::awaits_close(line) {
+                        let long = self.spins_long(line);
                         if let Some(done) = Self::spin(&mut attempt, long) {
                             return Poll::Ready(done);
                         }
@@ -489,16 +563,16 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         }
     }
 
-    /// Whether `waiters` is the line of `closed()` futures, which skip
+    /// Whether `line` is the line of `closed()` futures, which skip
     /// step 2: a close is not the other side's next move, so neither a
     /// yield nor a spin is likely to see it, and a pending `closed()` that
     /// had woken itself would make every `select!` round that races it
     /// poll twice (tokio's `Sender::closed` never wakes itself either).
-    fn awaits_close(&self, waiters: &Waiters) -> bool {
-        std::ptr::eq(waiters, &*self.close_ops)
+    fn awaits_close(line: Line) -> bool {
+        matches!(line, Line::Closed)
     }
 
-    /// Whether a blocked thread waiting in `waiters` starts its spin long
+    /// Whether a blocked thread waiting in `line` starts its spin long
     /// (see [`Chan::spin`]): a sender on a channel of more than
     /// [`YIELD_UP_TO`] slots. Such a sender waits for room in a full ring,
     /// so the receivers have a ring's worth of messages queued: checking
@@ -516,9 +590,8 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     /// against 30-72. Long for every waiter was as fast but made a 1-slot
     /// ping-pong between two threads 1,700-1,900 ns per round trip against
     /// 280-550 (crossbeam 260-530), which this choice keeps.
-    fn spins_long(&self, waiters: &Waiters) -> bool {
-        std::ptr::eq(waiters, &*self.send_ops)
-            && self.queue.capacity().is_some_and(|cap| cap > YIELD_UP_TO)
+    fn spins_long(&self, line: Line) -> bool {
+        matches!(line, Line::Send) && self.queue.capacity().is_some_and(|cap| cap > YIELD_UP_TO)
     }
 
     /// Retries `attempt` for a blocked thread: an exponential spin from one
@@ -556,7 +629,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     #[cold]
     fn cancel_slow(&self, line: Line, ticket: &mut Option<Ticket>) {
         if let Some(t) = ticket.take() {
-            self.line(line).leave(t);
+            self.lines.line(line).leave(t);
         }
     }
 
@@ -611,7 +684,7 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
     }
 }
 
-impl<T, Q: Queue<T> + DebugQueue> fmt::Debug for Chan<T, Q> {
+impl<T, Q: Queue<T> + DebugQueue> fmt::Debug for Chan<T, Q, AllLines> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let alternate = f.alternate();
         let mut s = f.debug_struct("Chan");
@@ -621,9 +694,9 @@ impl<T, Q: Queue<T> + DebugQueue> fmt::Debug for Chan<T, Q> {
             .field("senders", &self.handles(Side::Send))
             .field("receivers", &self.handles(Side::Recv))
             // Waiters no wake-up is on its way to (see `Waiters::count`).
-            .field("waiting_senders", &self.send_ops.count())
-            .field("waiting_receivers", &self.recv_ops.count())
-            .field("waiting_streams", &self.stream_ops.count());
+            .field("waiting_senders", &self.lines.send_ops.count())
+            .field("waiting_receivers", &self.lines.recv_ops.count())
+            .field("waiting_streams", &self.lines.stream_ops.count());
         if alternate {
             s.field("queue", &self.queue.debug_state());
         }
@@ -641,17 +714,7 @@ pub(crate) trait DebugQueue {
 // once the channel is closed and no permit is outstanding -- so that layer
 // runs the same park protocol with its own attempt and wakes a line itself;
 // and its single receiver waits with `park_one` below.
-impl<T, Q: Queue<T>> Chan<T, Q> {
-    /// The waiters standing in `line`.
-    fn line(&self, line: Line) -> &Waiters {
-        match line {
-            Line::Send => &self.send_ops,
-            Line::Recv => &self.recv_ops,
-            Line::Stream => &self.stream_ops,
-            Line::Closed => &self.close_ops,
-        }
-    }
-
+impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
     /// [`Chan::park`] on `line` with the caller's `attempt`. Whatever
     /// `attempt` checks must be made true by an operation that then wakes
     /// `line` ([`Chan::notify_all`]), with the orderings notify.rs describes.
@@ -662,12 +725,12 @@ impl<T, Q: Queue<T>> Chan<T, Q> {
         wait: Wait<'_, '_>,
         attempt: impl FnMut() -> Option<R>,
     ) -> Poll<R> {
-        self.park(self.line(line), ticket, wait, attempt)
+        self.park(line, ticket, wait, attempt)
     }
 
     /// Wakes every waiter in `line`.
     pub(crate) fn notify_all(&self, line: Line) {
-        self.line(line).notify_all();
+        self.lines.line(line).notify_all();
     }
 }
 
@@ -804,9 +867,9 @@ mod tests {
     fn only_blocked_senders_on_channels_of_more_than_yield_up_to_slots_spin_long() {
         fn spins<T>(chan: &Chan<T, crate::queue::Flavor<T>>) -> (bool, bool, bool) {
             (
-                chan.spins_long(&chan.send_ops),
-                chan.spins_long(&chan.recv_ops),
-                chan.spins_long(&chan.close_ops),
+                chan.spins_long(Line::Send),
+                chan.spins_long(Line::Recv),
+                chan.spins_long(Line::Closed),
             )
         }
         let bounded =

@@ -22,7 +22,7 @@ use std::task::{ready, Context, Poll};
 use tokio::task::coop;
 
 use super::error::TryRecvError;
-use crate::chan::{park_one, Chan, Line, Side, Wait};
+use crate::chan::{park_one, Chan, CloseLine, Line, Side, Wait};
 use crate::notify::{thread_waker, OneWaiter, Ticket};
 use crate::queue::{PopError, PushError, Queue};
 use crate::semaphore::Semaphore;
@@ -78,7 +78,7 @@ impl Capacity for Unlimited {
 
 /// What every handle of one channel shares.
 struct Shared<T, Q, S> {
-    chan: Chan<T, Q>,
+    chan: Chan<T, Q, CloseLine>,
     sem: S,
     /// Where the one receiver waits for a message or the end (the core's
     /// receiver line is for many receivers; this one costs less).
@@ -515,7 +515,7 @@ impl<T, Q: Queue<T>, S: Capacity> Drop for Drain<'_, T, Q, S> {
 
 /// Gives a ticket back when the future holding it is dropped.
 struct TicketGuard<'a, T, Q: Queue<T>> {
-    chan: &'a Chan<T, Q>,
+    chan: &'a Chan<T, Q, CloseLine>,
     line: Line,
     ticket: Option<Ticket>,
 }
