@@ -268,7 +268,16 @@ impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
 
     /// Closes the queue and wakes every waiter on both sides; `true` if this
     /// call closed it.
+    ///
+    /// A load first: most channels are closed twice or three times (by the
+    /// receiver, then by the last handle of each side), and a load that
+    /// sees the mark spares the later calls a read-modify-write. Nothing
+    /// orders after a call that returns `false`: the one that closed has
+    /// woken the waiters.
     pub(crate) fn close(&self) -> bool {
+        if self.queue.is_closed() {
+            return false;
+        }
         if self.queue.close() {
             self.lines.notify_all();
             true
