@@ -266,8 +266,10 @@ impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
         &self.queue
     }
 
-    /// Closes the queue and wakes every waiter on both sides; `true` if this
-    /// call closed it.
+    /// Closes the queue and wakes every waiter in the channel's lines (for
+    /// `mpsc`, only `closed()` futures: its receiver and senders wait
+    /// elsewhere and are woken by its own layer); `true` if this call closed
+    /// it.
     ///
     /// A load first: most channels are closed twice or three times (by the
     /// receiver, then by the last handle of each side), and a load that

@@ -88,8 +88,8 @@ use crate::sync::{seqcst_edge, AtomicUsize, Backoff, Ordering, UnsafeCell};
 /// the other side reads `idle` after every successful operation, and
 /// everything else here is written only by waiters and their notifiers,
 /// who write `idle` too. One line per room, not one for `idle` and one for
-/// the rest: a channel has four rooms, and its creation moves and
-/// allocates every byte of them.
+/// the rest: a `bounded` channel has four rooms, and its creation writes
+/// and allocates every byte of them.
 pub(crate) struct Waiters {
     event: Event,
     /// Registered listeners no notifier has claimed (see the module docs).

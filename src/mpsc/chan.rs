@@ -80,8 +80,9 @@ impl Capacity for Unlimited {
 struct Shared<T, Q, S> {
     chan: Chan<T, Q, CloseLine>,
     sem: S,
-    /// Where the one receiver waits for a message or the end (the core's
-    /// receiver line is for many receivers; this one costs less).
+    /// Where the one receiver waits for a message or the end: a slot for
+    /// one waiter, cheaper than a line of the core (which `CloseLine` does
+    /// not even have).
     rx_waiter: CachePadded<OneWaiter>,
     /// Live weak senders (strong senders are counted by `chan`).
     weak_senders: AtomicUsize,
