@@ -55,7 +55,8 @@ const SHIFT: usize = 2;
 ///                                             permits to the line (slow path)
 ///   enqueue       under the lock: CAS takes all free permits for the new head
 ///                 and sets WAITERS, or (WAITERS already set) joins the back
-///   close         under the lock: fetch_or CLOSED, fail the whole line, leave
+///   close         nobody waiting: CAS sets CLOSED (no lock); else
+///                 under the lock: fetch_or CLOSED, fail the whole line, leave
 ///                 the head's partial permits with it (given back when it is
 ///                 polled or dropped), clear WAITERS
 /// ```
@@ -357,6 +358,36 @@ impl Semaphore {
     /// told the channel is drained while a waiter still holds some. `true`
     /// if this call closed it.
     pub(crate) fn close(&self) -> bool {
+        // Nobody waits (WAITERS clear): the line is empty (I1), and it
+        // stays so once CLOSED is set in the same atomic step, since a
+        // waiter joins only through an `enqueue` CAS, which then sees
+        // CLOSED. Closing is that one RMW: no lock, no line to fail. Every
+        // reader of CLOSED gets the same answer from a close without the
+        // lock as from one with it: `failed_from` stays at `u64::MAX`, so
+        // every id not in line counts as served in full, as it was.
+        // Ordering: Relaxed first guess; SeqCst on success, like every RMW
+        // on `state`.
+        let mut cur = self.state.load(Ordering::Relaxed);
+        while cur & (CLOSED | WAITERS) == 0 {
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | CLOSED,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+        if cur & CLOSED != 0 {
+            return false;
+        }
+        self.close_waiting()
+    }
+
+    /// [`Semaphore::close`] with waiters in line: under the lock.
+    #[cold]
+    fn close_waiting(&self) -> bool {
         let mut line = self.lock();
         // Ordering: SeqCst, like every RMW on `state` (single total order
         // with the releases and the receiver's checks).
@@ -374,8 +405,9 @@ impl Semaphore {
         if before & WAITERS != 0 {
             // Ordering: SeqCst, as above. The line is empty now: clear
             // WAITERS (I1; I2 counts the failed head's permits as held).
-            // When it was clear, the line was empty (I1) and stays so: only
-            // a holder of the lock sets WAITERS. Then there is nothing to do.
+            // When it was clear (the line emptied since `close` looked), the
+            // line was empty (I1) and stays so: only a holder of the lock
+            // sets WAITERS. Then there is nothing to do.
             let _ = self
                 .state
                 .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |cur| {
@@ -475,7 +507,11 @@ impl Semaphore {
             return Poll::Ready(Ok(()));
         }
         let mut line = self.lock();
-        // Ordering: Relaxed: CLOSED is only set under the lock we hold.
+        // Ordering: Relaxed. With waiters in line CLOSED is set only under
+        // the lock we hold; a close without it (nobody in line) that this
+        // load misses comes after this poll, and one it sees fails this
+        // waiter, not in line, with all its `n` permits (`failed_from` is
+        // `u64::MAX`): served in full before the close, given back.
         if self.state.load(Ordering::Relaxed) & CLOSED != 0 {
             let back = Self::failed_holds(&mut line, id, n);
             drop(line);
@@ -516,7 +552,9 @@ impl Semaphore {
                 partial > 0
             }
             Err(_) => {
-                // Ordering: Relaxed: CLOSED is only set under the lock.
+                // Ordering: Relaxed: with waiters in line CLOSED is set
+                // only under the lock; a close without it, seen or not,
+                // gives the same `back` (`failed_from` is `u64::MAX`).
                 let closed = self.state.load(Ordering::Relaxed) & CLOSED != 0;
                 // Served in full but never polled (all `n`), or failed by a
                 // close while it held some: pass them on.

@@ -186,6 +186,28 @@ fn close_races_a_half_served_waiter(release_first: bool, waiter: fn(&Semaphore))
     });
 }
 
+/// `close` alone must wake a waiter in line: no permit comes back while it
+/// waits. The waiter joins before the close (the close finds WAITERS set,
+/// takes the lock and fails the line) or after it (its `enqueue` sees
+/// CLOSED); either way it ends failed. A close that set CLOSED without
+/// looking at the line leaves it asleep: a loom deadlock.
+#[test]
+fn close_alone_wakes_a_waiter() {
+    model(3, || {
+        let sem = Arc::new(Semaphore::new(1));
+        sem.try_acquire(1).unwrap();
+        let thread = {
+            let sem = sem.clone();
+            thread::spawn(move || acquire(&sem, 1))
+        };
+        assert!(sem.close());
+        assert!(!thread.join().unwrap(), "the waiter fails");
+        sem.release(1);
+        assert_eq!(sem.available(), 1);
+        assert!(sem.is_idle());
+    });
+}
+
 /// The waiter is polled to its end (and gives back what it was served).
 #[test]
 fn close_leaves_the_waiters_partial_permit_until_it_goes() {
