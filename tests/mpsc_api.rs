@@ -531,6 +531,36 @@ fn pending_reserve_fails_when_receiver_closes() {
     assert!(matches!(reserve.ready(), Err(SendError(()))));
 }
 
+/// A reserve served while it waited (the receive hands it the freed permit
+/// and empties the line), then a close it has not seen yet, nobody left in
+/// line: as in tokio, the close fails it and its permit goes back, so the
+/// receiver sees the end instead of waiting for that permit forever.
+#[test]
+fn reserve_served_before_an_unseen_close_fails_and_gives_its_permit_back() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.try_send(1).unwrap();
+    let mut reserve = parked(tx.reserve());
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert!(reserve.woken(), "the receive served the waiting reserve");
+    rx.close();
+    assert!(matches!(reserve.ready(), Err(SendError(()))));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+/// The same, the served reserve dropped instead of polled: its permit goes
+/// back with the drop.
+#[test]
+fn reserve_served_before_a_close_gives_its_permit_back_when_dropped() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.try_send(1).unwrap();
+    let reserve = parked(tx.reserve());
+    assert_eq!(rx.try_recv(), Ok(1));
+    rx.close();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "the permit is out");
+    drop(reserve);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
 #[test]
 fn permit_still_sends_after_receiver_close() {
     let (tx, mut rx) = mpsc::channel(4);
