@@ -25,9 +25,8 @@ pub(crate) struct Chan<T, Q, L = AllLines> {
     _marker: PhantomData<fn() -> T>,
 }
 
-/// The lines of waiters a channel keeps.
-pub(crate) trait Lines {
-    fn new() -> Self;
+/// The lines of waiters a channel keeps; `Default` makes them empty.
+pub(crate) trait Lines: Default {
     /// The waiters standing in `line`.
     fn line(&self, line: Line) -> &Waiters;
     /// Wakes every waiter in every line: the channel has closed.
@@ -35,6 +34,7 @@ pub(crate) trait Lines {
 }
 
 /// Every line: the channels of `bounded` and `unbounded`.
+#[derive(Default)]
 pub(crate) struct AllLines {
     /// Senders waiting for room.
     send_ops: CachePadded<Waiters>,
@@ -49,16 +49,6 @@ pub(crate) struct AllLines {
 }
 
 impl Lines for AllLines {
-    #[inline(always)]
-    fn new() -> Self {
-        Self {
-            send_ops: CachePadded(Waiters::new()),
-            recv_ops: CachePadded(Waiters::new()),
-            stream_ops: CachePadded(Waiters::new()),
-            close_ops: CachePadded(Waiters::new()),
-        }
-    }
-
     #[inline(always)]
     fn line(&self, line: Line) -> &Waiters {
         match line {
@@ -80,19 +70,13 @@ impl Lines for AllLines {
 /// Only [`Line::Closed`]: the `mpsc` channels, whose senders wait on their
 /// semaphore and whose receiver waits in a slot of its own. Three unused
 /// lines were 384 of the 1,664 bytes of such a channel.
+#[derive(Default)]
 pub(crate) struct CloseLine {
     /// Tasks waiting for the channel to close.
     close_ops: CachePadded<Waiters>,
 }
 
 impl Lines for CloseLine {
-    #[inline(always)]
-    fn new() -> Self {
-        Self {
-            close_ops: CachePadded(Waiters::new()),
-        }
-    }
-
     #[inline(always)]
     fn line(&self, line: Line) -> &Waiters {
         match line {
@@ -235,7 +219,7 @@ impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
     pub(crate) fn new(queue: Q) -> Self {
         Self {
             queue,
-            lines: L::new(),
+            lines: L::default(),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
             _marker: PhantomData,

@@ -484,6 +484,13 @@ impl Drop for Ticket {
     }
 }
 
+impl Default for Waiters {
+    #[inline(always)]
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Waiters {
     #[inline(always)]
     pub(crate) fn new() -> Self {
