@@ -735,6 +735,7 @@ impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
 /// sent no wake-up, but this try sees it); only then wait, and when woken,
 /// start over. Whenever it is done it lowers the flag, so senders stop paying
 /// for a waiter that left.
+#[inline(always)]
 pub(crate) fn park_one<R>(
     waiter: &crate::notify::OneWaiter,
     wait: Wait<'_, '_>,
@@ -744,6 +745,16 @@ pub(crate) fn park_one<R>(
         waiter.unregister();
         return Poll::Ready(done);
     }
+    park_one_slow(waiter, wait, attempt)
+}
+
+/// [`park_one`] after its first try failed, out of line.
+#[inline(never)]
+fn park_one_slow<R>(
+    waiter: &crate::notify::OneWaiter,
+    wait: Wait<'_, '_>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Poll<R> {
     match wait {
         Wait::Task(cx) => {
             waiter.register(cx.waker());
