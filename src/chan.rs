@@ -739,11 +739,14 @@ impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
 pub(crate) fn park_one<R>(
     waiter: &crate::notify::OneWaiter,
     wait: Wait<'_, '_>,
-    mut attempt: impl FnMut() -> Option<R>,
+    mut attempt: impl FnMut() -> Poll<R>,
 ) -> Poll<R> {
-    if let Some(done) = attempt() {
+    // The attempt answers in the caller's own type: converting its answer
+    // here was a copy of the whole message (`gdb`).
+    let first = attempt();
+    if first.is_ready() {
         waiter.unregister();
-        return Poll::Ready(done);
+        return first;
     }
     park_one_slow(waiter, wait, attempt)
 }
@@ -753,26 +756,25 @@ pub(crate) fn park_one<R>(
 fn park_one_slow<R>(
     waiter: &crate::notify::OneWaiter,
     wait: Wait<'_, '_>,
-    mut attempt: impl FnMut() -> Option<R>,
+    mut attempt: impl FnMut() -> Poll<R>,
 ) -> Poll<R> {
     match wait {
         Wait::Task(cx) => {
             waiter.register(cx.waker());
-            match attempt() {
-                Some(done) => {
-                    waiter.unregister();
-                    Poll::Ready(done)
-                }
-                None => Poll::Pending,
+            let polled = attempt();
+            if polled.is_ready() {
+                waiter.unregister();
             }
+            polled
         }
         Wait::Thread => {
             let waker = crate::notify::thread_waker();
             loop {
                 waiter.register(&waker);
-                if let Some(done) = attempt() {
+                let polled = attempt();
+                if polled.is_ready() {
                     waiter.unregister();
-                    return Poll::Ready(done);
+                    return polled;
                 }
                 crate::notify::one_waiter::thread::park();
             }

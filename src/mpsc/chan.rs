@@ -96,33 +96,38 @@ impl<T, Q, S> RefUnwindSafe for Shared<T, Q, S> {}
 impl<T, Q, S> UnwindSafe for Shared<T, Q, S> {}
 
 impl<T, Q: Queue<T>, S: Capacity> Shared<T, Q, S> {
-    /// One receive attempt: `Some(Some(v))` a message, `Some(None)` the end
-    /// of the channel, `None` nothing yet.
+    /// One receive attempt: `Ready(Some(v))` a message, `Ready(None)` the
+    /// end of the channel, `Pending` nothing yet.
     #[inline(always)]
-    fn attempt_recv(&self) -> Option<Option<T>> {
-        match self.chan.queue().pop() {
-            Ok(value) => {
-                self.sem.release(1);
-                Some(Some(value))
-            }
-            Err(PopError::Closed) => Some(None),
-            Err(PopError::Empty) => self.drained_after_close().then_some(None),
+    fn attempt_recv(&self) -> Poll<Option<T>> {
+        let popped = self.chan.queue().pop();
+        // Released before the message moves on: a move after the
+        // semaphore's atomic access is a copy of the whole message.
+        if popped.is_ok() {
+            self.sem.release(1);
+        }
+        match popped {
+            Ok(value) => Poll::Ready(Some(value)),
+            Err(PopError::Closed) => Poll::Ready(None),
+            Err(PopError::Empty) if self.drained_after_close() => Poll::Ready(None),
+            Err(PopError::Empty) => Poll::Pending,
         }
     }
 
-    /// One `recv_many` attempt: `Some(n)` moved `n` (0: the end), `None`
-    /// nothing yet.
-    fn attempt_recv_many(&self, out: &mut Vec<T>, limit: usize) -> Option<usize> {
+    /// One `recv_many` attempt: `Ready(n)` moved `n` (0: the end),
+    /// `Pending` nothing yet.
+    fn attempt_recv_many(&self, out: &mut Vec<T>, limit: usize) -> Poll<usize> {
         if limit == 0 {
-            return Some(0);
+            return Poll::Ready(0);
         }
         match self.chan.queue().pop_many(out, limit) {
             Ok(n) => {
                 self.sem.release(n);
-                Some(n)
+                Poll::Ready(n)
             }
-            Err(PopError::Closed) => Some(0),
-            Err(PopError::Empty) => self.drained_after_close().then_some(0),
+            Err(PopError::Closed) => Poll::Ready(0),
+            Err(PopError::Empty) if self.drained_after_close() => Poll::Ready(0),
+            Err(PopError::Empty) => Poll::Pending,
         }
     }
 
@@ -161,7 +166,7 @@ impl<T, Q: Queue<T>, S: Capacity> Shared<T, Q, S> {
 
     /// Receives with the park protocol for the one receiver.
     #[inline(always)]
-    fn park_recv<R>(&self, wait: Wait<'_, '_>, attempt: impl FnMut() -> Option<R>) -> Poll<R> {
+    fn park_recv<R>(&self, wait: Wait<'_, '_>, attempt: impl FnMut() -> Poll<R>) -> Poll<R> {
         park_one(&self.rx_waiter, wait, attempt)
     }
 
@@ -185,7 +190,7 @@ impl<T, Q: Queue<T>, S: Capacity> Shared<T, Q, S> {
     /// the 64-byte rows within noise. (On the AMD machine an earlier
     /// version of this cost the current-thread 64-byte rows 1-8%.)
     #[inline(always)]
-    fn poll_rx<R>(&self, cx: &mut Context<'_>, attempt: impl FnMut() -> Option<R>) -> Poll<R> {
+    fn poll_rx<R>(&self, cx: &mut Context<'_>, attempt: impl FnMut() -> Poll<R>) -> Poll<R> {
         let coop = ready!(coop::poll_proceed(cx));
         let polled = self.park_recv(Wait::Task(cx), attempt);
         if polled.is_ready() {
@@ -391,9 +396,9 @@ impl<T, Q: Queue<T>, S: Capacity> Rx<T, Q, S> {
     /// an earlier position and is still writing.
     pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
         match self.shared.attempt_recv() {
-            Some(Some(value)) => Ok(value),
-            Some(None) => Err(TryRecvError::Disconnected),
-            None => Err(TryRecvError::Empty),
+            Poll::Ready(Some(value)) => Ok(value),
+            Poll::Ready(None) => Err(TryRecvError::Disconnected),
+            Poll::Pending => Err(TryRecvError::Empty),
         }
     }
 
@@ -416,14 +421,21 @@ impl<T, Q: Queue<T>, S: Capacity> Rx<T, Q, S> {
         shared.poll_rx(cx, || shared.attempt_recv_many(out, limit))
     }
 
-    pub(crate) async fn recv(&mut self) -> Option<T> {
+    /// A plain future, not an `async fn`: the public `recv` awaits it
+    /// directly, so the message passes through one future's output, not
+    /// two (each layer's output was a copy of the message, `gdb`).
+    pub(crate) fn recv(&mut self) -> impl Future<Output = Option<T>> + '_ {
         let shared = &*self.shared;
-        poll_fn(|cx| shared.poll_rx(cx, || shared.attempt_recv())).await
+        poll_fn(move |cx| shared.poll_rx(cx, || shared.attempt_recv()))
     }
 
-    pub(crate) async fn recv_many(&mut self, out: &mut Vec<T>, limit: usize) -> usize {
+    pub(crate) fn recv_many<'a>(
+        &'a mut self,
+        out: &'a mut Vec<T>,
+        limit: usize,
+    ) -> impl Future<Output = usize> + 'a {
         let shared = &*self.shared;
-        poll_fn(|cx| shared.poll_rx(cx, || shared.attempt_recv_many(out, limit))).await
+        poll_fn(move |cx| shared.poll_rx(cx, || shared.attempt_recv_many(out, limit)))
     }
 
     /// Receives, blocking the thread; the caller has checked that it may.
