@@ -716,7 +716,8 @@ impl Waiters {
 ///     take the waker, wake it            still empty => wait
 /// ```
 ///
-/// Registering costs one uncontended lock and one swap, where joining
+/// Registering costs one uncontended lock and one swap (and a load of
+/// the waiter's own `registered` flag), where joining
 /// [`Waiters`] costs an event listener (an allocation and several locks);
 /// notifying costs one load while the flag is down. The slot holds the
 /// waker of the latest registration only, so only the latest is woken.
@@ -726,7 +727,9 @@ pub(crate) struct OneWaiter {
     /// 1 while a registration waits for a wake-up. Read by every notifier.
     waiting: AtomicUsize,
     /// 1 once the waiter has registered: until then the slot is empty, and
-    /// [`OneWaiter::clear`] skips its lock. Only the waiter touches it.
+    /// [`OneWaiter::clear`] skips its lock. Only the waiter touches it (the
+    /// `mpsc` receiver, through its `&mut self` receive methods and its
+    /// `Drop`), so its accesses are ordered without atomics' help.
     registered: AtomicUsize,
     /// The waker of the latest registration; taken by the notifier.
     waker: WakerSlot,
