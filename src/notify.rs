@@ -716,7 +716,7 @@ impl Waiters {
 ///     take the waker, wake it            still empty => wait
 /// ```
 ///
-/// Registering costs one uncontended lock and one swap (and a load of
+/// Registering costs one uncontended lock and one swap (and a store to
 /// the waiter's own `registered` flag), where joining
 /// [`Waiters`] costs an event listener (an allocation and several locks);
 /// notifying costs one load while the flag is down. The slot holds the
@@ -763,10 +763,9 @@ impl OneWaiter {
     /// raises the flag. The caller must re-check its condition after this
     /// and before waiting (see the table above).
     pub(crate) fn register(&self, waker: &std::task::Waker) {
-        // Ordering: Relaxed: only the waiter reads or writes it.
-        if self.registered.load(Ordering::Relaxed) == 0 {
-            self.registered.store(1, Ordering::Relaxed);
-        }
+        // Ordering: Relaxed: only the waiter reads or writes it. A plain
+        // store: the swap on `waiting` below writes this line anyway.
+        self.registered.store(1, Ordering::Relaxed);
         let replaced = store_waker(&mut self.waker.lock(), waker);
         // Outside the lock, as in `First`.
         drop(replaced);

@@ -183,13 +183,13 @@ impl<T, Q: Queue<T>, S: Capacity> Shared<T, Q, S> {
     /// Compiled into each receive (the futures and the `poll_*` methods),
     /// with the queue's pop and the first try of [`park_one`] (its wait is
     /// out of line), so the message goes from its slot to the future's
-    /// output with fewer copies in
-    /// between. Measured on the Intel machine, 3 processes of each build
-    /// alternated: tokio's `send/large_1000` (32 KiB messages) 18.8-19.7
-    /// -> 18.2-18.5 µs; race, `ringchan::mpsc` column, current-thread
-    /// 8-byte SPSC 1024 79-85 -> 59-77 ns and unbounded 38-53 -> 36-37,
-    /// the 64-byte rows within noise. (On the AMD machine an earlier
-    /// version of this cost the current-thread 64-byte rows 1-8%.)
+    /// output with fewer copies in between. Measured on the Intel machine,
+    /// 3 processes of each build alternated: tokio's `send/large_1000`
+    /// (32 KiB messages) 18.8-19.7 -> 18.2-18.5 µs; race, `ringchan::mpsc`
+    /// column, current-thread 8-byte SPSC 1024 79-85 -> 59-77 ns and
+    /// unbounded 38-53 -> 36-37, the 64-byte rows within noise. (On the AMD
+    /// machine an earlier version of this cost the current-thread 64-byte
+    /// rows 1-8%.)
     #[inline(always)]
     fn poll_rx<R>(&self, cx: &mut Context<'_>, attempt: impl FnMut() -> Poll<R>) -> Poll<R> {
         let coop = ready!(coop::poll_proceed(cx));
