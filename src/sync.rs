@@ -144,6 +144,25 @@ impl Backoff {
         Self(Self::SPIN_LIMIT)
     }
 
+    /// One step of an exponential spin for a thread that lost a
+    /// compare-exchange to another: spin hints, twice as many each time up
+    /// to the longest spin, and never a yield (the winner has moved on
+    /// already; the loser only waits so as not to fight the next winner
+    /// for the cache line at once). Nothing under loom, where a lost
+    /// compare-exchange already means another thread made progress.
+    #[inline]
+    pub(crate) fn spin(&mut self) {
+        if cfg!(loom) {
+            return;
+        }
+        for _ in 0..1u32 << self.0.min(Self::SPIN_LIMIT) {
+            spin_hint();
+        }
+        if self.0 <= Self::SPIN_LIMIT {
+            self.0 += 1;
+        }
+    }
+
     #[inline]
     pub(crate) fn snooze(&mut self) {
         // Under loom one yield is one step for the model: spinning longer
