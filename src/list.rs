@@ -434,10 +434,10 @@ impl<T> List<T> {
                     return Ok(());
                 }
                 Err(current) => {
-                    // Lost to another producer: back off before the
-                    // retry. Producers of an unbounded queue never wait
-                    // for room, so with several of them the tail's line
-                    // is fought over on every push, and a retry at once
+                    // Lost to another producer (see `Backoff::spin`).
+                    // Producers of an unbounded queue never wait for
+                    // room, so with several of them the tail's line is
+                    // fought over on every push, and a retry at once
                     // mostly loses again.
                     backoff.spin();
                     tail = current;

@@ -198,7 +198,11 @@ impl<T> Ring<T> {
                         unsafe { Self::put(slot, tail, value) };
                         return Ok(());
                     }
-                    Err(current) => tail = current,
+                    Err(current) => {
+                        // Lost to another producer (see `Backoff::spin`).
+                        backoff.spin();
+                        tail = current;
+                    }
                 }
             } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
                 // The slot still holds the value of the previous lap: full,
@@ -431,7 +435,11 @@ impl<T> Ring<T> {
                     // SAFETY: we won the head CAS at `head` after
                     // Acquire-loading stamp `head + 1`.
                     Ok(_) => return Ok(unsafe { self.take(head) }),
-                    Err(current) => head = current,
+                    Err(current) => {
+                        // Lost to another consumer (see `Backoff::spin`).
+                        backoff.spin();
+                        head = current;
+                    }
                 }
             } else if stamp == head {
                 // The slot waits for this lap's producer: empty, unless a
@@ -617,6 +625,7 @@ impl<T> Queue<T> for Ring<T> {
             return Ok(0);
         }
         let limit = limit.min(self.slots.len());
+        let mut backoff = Backoff::default();
         // Ordering: Relaxed first guess, as in `pop`.
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -675,7 +684,11 @@ impl<T> Queue<T> for Ring<T> {
                     unsafe { out.set_len(len + n) };
                     return Ok(n);
                 }
-                Err(current) => head = current,
+                Err(current) => {
+                    // Lost to another consumer (see `Backoff::spin`).
+                    backoff.spin();
+                    head = current;
+                }
             }
         }
     }
@@ -756,7 +769,11 @@ impl<T> Queue<T> for Ring<T> {
                     unsafe { src.set_len(rest) };
                     return Ok(n);
                 }
-                Err(current) => tail = current,
+                Err(current) => {
+                    // Lost to another producer (see `Backoff::spin`).
+                    backoff.spin();
+                    tail = current;
+                }
             }
         }
     }

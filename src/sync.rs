@@ -145,11 +145,19 @@ impl Backoff {
     }
 
     /// One step of an exponential spin for a thread that lost a
-    /// compare-exchange to another: spin hints, twice as many each time up
-    /// to the longest spin, and never a yield (the winner has moved on
-    /// already; the loser only waits so as not to fight the next winner
-    /// for the cache line at once). Nothing under loom, where a lost
+    /// compare-exchange on a queue position to another: spin hints, twice
+    /// as many each time up to the longest spin, and never a yield (the
+    /// winner has moved on already; the loser only waits so as not to
+    /// fight the next winner for the cache line at once), as
+    /// crossbeam-channel does. Nothing under loom, where a lost
     /// compare-exchange already means another thread made progress.
+    ///
+    /// Measured with `examples/race`, ringchan alone, processes of each
+    /// build alternated, medians: unbounded multi-thread MPSC 4 57-63 ->
+    /// 26-36 ns per message (3 processes each); the ring, 12 processes
+    /// each: blocking 2x2 41.0 -> 30.1 ns, 4x4 33.9 -> 28.6, multi-thread
+    /// MPSC 64 35.8 -> 31.1, MPMC 4x4 31.9 -> 29.7, 64-byte MPSC 4 61.5 ->
+    /// 54.5; 8-byte MPSC 4 33.7 -> 34.6, within its noise.
     #[inline]
     pub(crate) fn spin(&mut self) {
         if cfg!(loom) {
