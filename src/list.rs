@@ -746,6 +746,8 @@ impl<T> Queue<T> for List<T> {
                     return Ok(unsafe { self.read(block, offset, new_head) });
                 }
                 Err(current) => {
+                    // Lost to another consumer (see `Backoff::spin`).
+                    backoff.spin();
                     head = current;
                     // Ordering: Acquire, as for the first load.
                     block = self.head.block.load(Ordering::Acquire);
