@@ -1,14 +1,14 @@
 //! Side-by-side throughput of ringchan and its peers (issue #5), in one process.
 //!
 //! Rows: SPSC at capacity 1/16/1024, MPSC with 4 and 64 producers, MPMC 4x4,
-//! unbounded SPSC and MPSC with 4 producers, ping-pong at capacity 1 (all on a
-//! 2-worker multi-thread and on a current-thread Tokio runtime); batches of
-//! 1/8/32/256 through `send_many`/`recv_many` and single `send`/`recv` as the
-//! baseline (multi-thread, 1 producer, 1 consumer, capacity 1024); an
-//! uncontended `try_send`+`try_recv` pair; and blocking threads 1x1/2x2/4x4;
-//! each with 8- and 64-byte messages. Each criterion group is one row, each
-//! function in it one channel, and the throughput is in messages (ping-pong:
-//! round trips). Peers sit out rows their API cannot play (tokio, ringchan::mpsc,
+//! unbounded SPSC, MPSC with 4 producers and MPMC 4x4, ping-pong at capacity
+//! 1 (all on a 2-worker multi-thread and on a current-thread Tokio runtime);
+//! batches of 1/8/32/256 through `send_many`/`recv_many` and single
+//! `send`/`recv` as the baseline (multi-thread, 1 producer, 1 consumer,
+//! capacity 1024); an uncontended `try_send`+`try_recv` pair; and blocking
+//! threads 1x1/2x2/4x4; each with 8- and 64-byte messages. Each criterion
+//! group is one row, each function in it one channel, and the throughput is
+//! in messages (ping-pong: round trips). Peers sit out rows their API cannot play (tokio, ringchan::mpsc,
 //! tachyonix and thingbuf have one receiver; crossbeam has no async API; only
 //! ringchan, ringchan::mpsc and tokio have `recv_many`, and only crossfire,
 //! tachyonix and thingbuf among the async peers are left out of the unbounded

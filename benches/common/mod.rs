@@ -15,7 +15,7 @@
 //! | `RINGCHAN_BENCH_MSGS` | `20000` (race: `100000`) | messages per timed batch (ping-pong: a tenth as many round trips) |
 //! | `RINGCHAN_BENCH_CAPS` | `1,16,1024` | capacities of the SPSC rows |
 //! | `RINGCHAN_BENCH_PRODUCERS` | `4,64` | producer tasks of the MPSC rows |
-//! | `RINGCHAN_BENCH_MPMC` | `4x4` | producers x consumers of the MPMC rows |
+//! | `RINGCHAN_BENCH_MPMC` | `4x4` | producers x consumers of the MPMC rows (capacity 1024 and unbounded) |
 //! | `RINGCHAN_BENCH_UNBOUNDED` | `1,4` | producer tasks of the unbounded rows (1 consumer) |
 //! | `RINGCHAN_BENCH_BATCHES` | `0,1,8,32,256` (race: `0,1,32,256`) | batch sizes of the batch rows; `0` = single `send`/`recv` |
 //! | `RINGCHAN_BENCH_THREADS` | `1x1,2x2,4x4` | producer x consumer threads of the blocking rows |
@@ -321,6 +321,14 @@ impl Config {
                         rt,
                         senders,
                         receivers: 1,
+                        cap: UNBOUNDED,
+                    }));
+                }
+                for &(senders, receivers) in &self.mpmc {
+                    rows.push(row(Shape::Async {
+                        rt,
+                        senders,
+                        receivers,
                         cap: UNBOUNDED,
                     }));
                 }
