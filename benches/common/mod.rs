@@ -292,45 +292,28 @@ impl Config {
         for &bytes in &self.bytes {
             let row = |shape| Scenario::new(shape, bytes, self.msgs);
             for rt in [Rt::Multi, Rt::Current] {
-                for &cap in &self.caps {
-                    rows.push(row(Shape::Async {
+                let async_row = |senders, receivers, cap| {
+                    row(Shape::Async {
                         rt,
-                        senders: 1,
-                        receivers: 1,
+                        senders,
+                        receivers,
                         cap,
-                    }));
+                    })
+                };
+                for &cap in &self.caps {
+                    rows.push(async_row(1, 1, cap));
                 }
                 for &senders in &self.producers {
-                    rows.push(row(Shape::Async {
-                        rt,
-                        senders,
-                        receivers: 1,
-                        cap: BULK_CAP,
-                    }));
+                    rows.push(async_row(senders, 1, BULK_CAP));
                 }
                 for &(senders, receivers) in &self.mpmc {
-                    rows.push(row(Shape::Async {
-                        rt,
-                        senders,
-                        receivers,
-                        cap: BULK_CAP,
-                    }));
+                    rows.push(async_row(senders, receivers, BULK_CAP));
                 }
                 for &senders in &self.unbounded {
-                    rows.push(row(Shape::Async {
-                        rt,
-                        senders,
-                        receivers: 1,
-                        cap: UNBOUNDED,
-                    }));
+                    rows.push(async_row(senders, 1, UNBOUNDED));
                 }
                 for &(senders, receivers) in &self.mpmc {
-                    rows.push(row(Shape::Async {
-                        rt,
-                        senders,
-                        receivers,
-                        cap: UNBOUNDED,
-                    }));
+                    rows.push(async_row(senders, receivers, UNBOUNDED));
                 }
                 rows.push(Scenario::new(
                     Shape::PingPong { rt },
