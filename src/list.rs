@@ -746,8 +746,11 @@ impl<T> Queue<T> for List<T> {
                     return Ok(unsafe { self.read(block, offset, new_head) });
                 }
                 Err(current) => {
-                    // Lost to another consumer (see `Backoff::spin`).
-                    backoff.spin();
+                    // No back-off here, unlike the push: `Flavor::pop`
+                    // compiles this loop into the ring's callers, and the
+                    // spin's call made the current-thread 64-byte rows of
+                    // the bounded channel 26% slower (SPSC 1024 36.7 ->
+                    // 46.7 ns, 6 processes of each build alternated).
                     head = current;
                     // Ordering: Acquire, as for the first load.
                     block = self.head.block.load(Ordering::Acquire);
