@@ -8,11 +8,11 @@
 //! capacity 1024); an uncontended `try_send`+`try_recv` pair; and blocking
 //! threads 1x1/2x2/4x4; each with 8- and 64-byte messages. Each criterion
 //! group is one row, each function in it one channel, and the throughput is
-//! in messages (ping-pong: round trips). Peers sit out rows their API cannot play (tokio, ringchan::mpsc,
-//! tachyonix and thingbuf have one receiver; crossbeam has no async API; only
-//! ringchan, ringchan::mpsc and tokio have `recv_many`, and only crossfire,
-//! tachyonix and thingbuf among the async peers are left out of the unbounded
-//! rows).
+//! in messages (ping-pong: round trips). Peers sit out rows their API
+//! cannot play (tokio, ringchan::mpsc, tachyonix and thingbuf have one
+//! receiver; crossbeam has no async API; only ringchan, ringchan::mpsc and
+//! tokio have `recv_many`, and only crossfire, tachyonix and thingbuf among
+//! the async peers are left out of the unbounded rows).
 //!
 //! ```text
 //! cargo bench --bench channels                         # everything, ~10 min on 2 cores
