@@ -670,12 +670,15 @@ impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
     }
 
     /// Uncounts a handle; the last one on a side closes the channel.
-    pub(crate) fn release(&self, side: Side) {
+    /// `true` if this was that side's last handle.
+    pub(crate) fn release(&self, side: Side) -> bool {
         // Ordering: AcqRel so the last handle's close comes after every
         // other handle's operations (as in `Arc::drop`).
-        if self.count(side).fetch_sub(1, Ordering::AcqRel) == 1 {
+        let last = self.count(side).fetch_sub(1, Ordering::AcqRel) == 1;
+        if last {
             self.close();
         }
+        last
     }
 }
 

@@ -385,6 +385,44 @@ fn a_pending_recv_is_woken_only_by_a_message_or_the_end() {
     assert_eq!(woken_only_by(rx.recv_many(&mut buf, 4), || drop(tx)), 0);
 }
 
+#[test]
+fn only_the_last_sender_going_wakes_a_pending_recv() {
+    // Every way a sender handle goes: a clone, an upgraded weak sender, an
+    // unused owned permit (which holds a sender). None of them is the last,
+    // so none is news to a waiting receiver; the last one is.
+    let (tx, mut rx) = mpsc::channel::<i32>(4);
+    let weak = tx.downgrade();
+    let mut recv = parked(rx.recv());
+    drop(tx.clone());
+    drop(weak.upgrade().unwrap());
+    drop(tx.clone().try_reserve_owned().unwrap());
+    assert!(!recv.woken(), "woken by a sender that was not the last");
+    assert!(recv.poll().is_pending());
+    drop(tx);
+    assert!(
+        recv.woken(),
+        "the last sender's drop did not wake the receiver"
+    );
+    assert_eq!(recv.ready(), None);
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<i32>();
+    let weak = tx.downgrade();
+    let mut recv = parked(rx.recv());
+    drop(tx.clone());
+    drop(weak.upgrade().unwrap());
+    assert!(
+        !recv.woken(),
+        "woken by an unbounded sender that was not the last"
+    );
+    assert!(recv.poll().is_pending());
+    drop(tx);
+    assert!(
+        recv.woken(),
+        "the last unbounded sender's drop did not wake the receiver"
+    );
+    assert_eq!(recv.ready(), None);
+}
+
 #[tokio::test]
 async fn recv_many_takes_up_to_limit_and_appends() {
     let (tx, mut rx) = mpsc::channel(16);

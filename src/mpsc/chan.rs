@@ -347,9 +347,11 @@ impl<T, Q: Queue<T>, S: Capacity> Clone for Tx<T, Q, S> {
 impl<T, Q: Queue<T>, S: Capacity> Drop for Tx<T, Q, S> {
     fn drop(&mut self) {
         // The last sender closes the queue; the receiver, if it waits,
-        // must see that (a load when it does not).
-        self.shared.chan.release(Side::Send);
-        self.shared.rx_waiter.notify();
+        // must see that (a load when it does not). Any other sender's drop
+        // is no news to it, so it is not woken (as with tokio).
+        if self.shared.chan.release(Side::Send) {
+            self.shared.rx_waiter.notify();
+        }
     }
 }
 
