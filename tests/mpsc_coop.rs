@@ -214,3 +214,36 @@ fn try_methods_spend_no_budget() {
         assert!(tokio::task::coop::has_budget_remaining());
     });
 }
+
+#[test]
+fn a_send_held_back_by_the_budget_fails_if_the_receiver_closes_meanwhile() {
+    // A send whose task has no budget left yields before it sends. If the
+    // receiver closes the channel before the send is polled again, the send
+    // fails, whether or not it already held its slot, and the slot is free
+    // again: as with tokio, a close stops every send not finished by then.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel::<u32>(4);
+        let mut send = std::pin::pin!(tx.send(7));
+        let held_back = std::future::poll_fn(|cx| {
+            while std::pin::pin!(tokio::task::coop::consume_budget())
+                .poll(cx)
+                .is_ready()
+            {}
+            std::task::Poll::Ready(send.as_mut().poll(cx).is_pending())
+        })
+        .await;
+        assert!(held_back, "a send with no budget left must yield");
+        tokio::task::yield_now().await; // a fresh budget
+        rx.close();
+        assert!(send.await.is_err(), "a send finished after the close");
+        assert_eq!(
+            rx.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected),
+            "the message was delivered after the close"
+        );
+        assert_eq!(tx.capacity(), 4, "the held slot was not given back");
+    });
+}

@@ -245,8 +245,10 @@ pub struct Receiver<T> {
 }
 
 /// Acquires permits for a send or reservation, in line behind earlier ones,
-/// spending tokio's coop budget once they are held (as tokio's semaphore
-/// does: the turn in line is kept while the task yields).
+/// spending tokio's coop budget as tokio's semaphore does: a task with no
+/// budget left yields before it takes permits (keeping its turn if it
+/// waits in line), so permits, once acquired, are handed over in the same
+/// poll, and a close before that poll fails the acquire.
 struct Reserve<'a, T> {
     chan: &'a Tx<T>,
     acquire: Acquire<'a>,
@@ -254,14 +256,16 @@ struct Reserve<'a, T> {
 
 impl<T> Reserve<'_, T> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), semaphore::Closed>> {
-        if let Err(closed) = ready!(self.acquire.poll(cx)) {
+        // A `Pending` acquire drops `coop`, which gives the budget back.
+        let coop = ready!(coop::poll_proceed(cx));
+        let acquired = ready!(self.acquire.poll(cx));
+        coop.made_progress();
+        if let Err(closed) = acquired {
             // A close can fail a waiter that had been served; its permits
             // went back, which may be what the receiver waits for.
             self.chan.released();
             return Poll::Ready(Err(closed));
         }
-        let coop = ready!(coop::poll_proceed(cx));
-        coop.made_progress();
         self.acquire.take();
         Poll::Ready(Ok(()))
     }
