@@ -228,6 +228,11 @@ impl First {
         if self.state.load(Ordering::Relaxed) != FREE {
             return false;
         }
+        // Cloned before the place is taken: a clone runs the waker's own
+        // code, and a clone that panicked in BUSY would leave the place
+        // taken by nobody for good, and a notifier would spend wake-ups on
+        // it (marking it) that the event's line needed.
+        let waker = waker.clone();
         // Ordering: Acquire: the slot's last access (emptied by the previous
         // holder, or by a notifier) happens-before ours.
         if self
@@ -238,9 +243,9 @@ impl First {
             return false;
         }
         // SAFETY: BUSY is ours (we moved FREE -> BUSY): nobody else touches
-        // the slot until we leave it (see `First`).
-        self.slot
-            .with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
+        // the slot until we leave it (see `First`). The slot is empty
+        // between holders, so the store drops nothing.
+        self.slot.with_mut(|slot| unsafe { *slot = Some(waker) });
         // Notified while busy or not, the place is ours. A notification
         // that came meanwhile stays as NOTIFIED for our next look, and the
         // waker we stored is woken for it: a notified place has always had
@@ -352,6 +357,9 @@ impl First {
                         state = now;
                         continue;
                     }
+                    // A waker's `clone` in `store_waker` may panic: then the
+                    // place goes back to WAITING, its stored waker kept.
+                    let busy = LeaveBusyOnUnwind(self);
                     // SAFETY: BUSY is ours (we moved WAITING -> BUSY): nobody
                     // else touches the slot until we leave it.
                     let old = self.slot.with_mut(|slot| unsafe {
@@ -360,6 +368,7 @@ impl First {
                             None => (*slot).take(),
                         }
                     });
+                    std::mem::forget(busy);
                     let next = if waker.is_some() { WAITING } else { FREE };
                     let marked = self.leave_busy(next, FREE);
                     // Outside the slot's ownership: a waker's drop may run any
@@ -393,6 +402,21 @@ impl First {
                 return state;
             }
         }
+    }
+}
+
+/// Ends a holder's BUSY if the holder unwinds in it (a waker's `clone`
+/// panicked): back to WAITING with the waker the slot still holds, or, if a
+/// notifier marked the place meanwhile, to NOTIFIED, which the holder's
+/// next look (or its future's drop, which passes the wake-up on) sees.
+/// Forgotten on the normal path.
+struct LeaveBusyOnUnwind<'a>(&'a First);
+
+impl Drop for LeaveBusyOnUnwind<'_> {
+    fn drop(&mut self) {
+        // The waker a mark takes out is dropped here, outside the slot's
+        // ownership, like every other.
+        let _ = self.0.leave_busy(WAITING, NOTIFIED);
     }
 }
 

@@ -449,6 +449,11 @@ impl Semaphore {
     /// `Ok(Some(id))`: waiting as `id`.
     #[cold]
     fn enqueue(&self, n: usize, waker: &Waker) -> Result<Option<u64>, Closed> {
+        // Cloned before anything changes: a clone runs the waker's own code,
+        // and one that panicked below would leave permits assigned to a
+        // head of the line that never joined. Declared before the lock's
+        // guard, so a clone not needed is dropped after the lock is let go.
+        let waker = waker.clone();
         let mut line = self.lock();
         // Ordering: Relaxed first guess; the CAS below checks it.
         let mut cur = self.state.load(Ordering::Relaxed);
@@ -488,7 +493,7 @@ impl Semaphore {
         line.waiters.push_back(Waiter {
             id,
             needed: n,
-            waker: waker.clone(),
+            waker,
         });
         Ok(Some(id))
     }
@@ -522,7 +527,11 @@ impl Semaphore {
             Ok(i) => {
                 let slot = &mut line.waiters[i].waker;
                 if !slot.will_wake(waker) {
-                    *slot = waker.clone();
+                    // The old waker is dropped after the lock is let go: a
+                    // waker's drop runs its own code.
+                    let old = std::mem::replace(slot, waker.clone());
+                    drop(line);
+                    drop(old);
                 }
                 Poll::Pending
             }
@@ -537,7 +546,9 @@ impl Semaphore {
         let mut line = self.lock();
         match line.waiters.binary_search_by_key(&id, |w| w.id) {
             Ok(i) => {
-                line.waiters.remove(i);
+                // Its waker is dropped once the lock is let go: a waker's
+                // drop runs its own code.
+                let gone = line.waiters.remove(i);
                 let partial = if i == 0 {
                     self.mark_served(&line);
                     std::mem::take(&mut line.head_assigned)
@@ -548,7 +559,10 @@ impl Semaphore {
                     // Pass the partial permits on to the new head, and keep
                     // I1 if the line emptied.
                     self.assign(line, partial);
+                } else {
+                    drop(line);
                 }
+                drop(gone);
                 partial > 0
             }
             Err(_) => {

@@ -22,7 +22,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
-use common::{current_thread_rt, multi_thread_rt};
+use common::{current_thread_rt, multi_thread_rt, panicky};
 use futures::executor::block_on;
 use futures::StreamExt;
 use ringchan::{
@@ -448,6 +448,74 @@ fn consumer_thread_panics_mid_stream_others_keep_going() {
                 drops.assert_once(0..total);
             },
         );
+    }
+}
+
+// ------------------------------------------------------------- panicking wakers
+
+/// A waiter whose waker's `clone` panics as it takes its line's first place:
+/// the panic reaches its poll, and the place is free for the next waiter,
+/// whom the next send wakes.
+#[test]
+fn a_waker_clone_panicking_as_it_joins_leaves_the_line_working() {
+    watchdog("a_waker_clone_panicking_as_it_joins", || {
+        let (tx, rx) = bounded::<u32>(1);
+        {
+            let panicky = panicky::waker();
+            let mut first = pin!(rx.recv());
+            // Yields once, then joins the line on the next poll.
+            assert!(poll_once(first.as_mut(), &panicky).is_pending());
+            panicky::arm(|| {});
+            let msg = expect_panic("the joining poll", || poll_once(first.as_mut(), &panicky));
+            assert_eq!(msg, panicky::MESSAGE);
+        }
+        let (flag, waker) = Flag::waker();
+        let mut next = pin!(rx.recv());
+        assert!(poll_once(next.as_mut(), &waker).is_pending());
+        assert!(poll_once(next.as_mut(), &waker).is_pending());
+        flag.0.store(false, Relaxed); // its yield woke it
+        tx.try_send(7).unwrap();
+        assert!(flag.woken(), "the waiter after the panic was not woken");
+        assert_eq!(poll_once(next.as_mut(), &waker), Poll::Ready(Ok(7)));
+    });
+}
+
+/// A waiter in the first place is polled with a new waker whose `clone`
+/// panics after sending a message (so a notifier finds the place busy and
+/// marks it). The wake-up is not lost: polled again, the waiter takes the
+/// message; dropped instead, it passes the wake-up to the waiter behind it.
+#[test]
+fn a_waker_clone_panicking_while_notified_keeps_the_wake_up() {
+    for drop_first in [false, true] {
+        watchdog("a_waker_clone_panicking_while_notified", move || {
+            let (tx, rx) = bounded::<u32>(1);
+            let (_, first_waker) = Flag::waker();
+            let mut first = Box::pin(rx.recv());
+            assert!(poll_once(first.as_mut(), &first_waker).is_pending());
+            assert!(poll_once(first.as_mut(), &first_waker).is_pending());
+            let (flag, waker) = Flag::waker();
+            let mut behind = pin!(rx.recv());
+            assert!(poll_once(behind.as_mut(), &waker).is_pending());
+            assert!(poll_once(behind.as_mut(), &waker).is_pending());
+            flag.0.store(false, Relaxed); // its yield woke it
+
+            let sender = tx.clone();
+            panicky::arm(move || sender.try_send(1).unwrap());
+            let msg = expect_panic("the re-poll", || {
+                poll_once(first.as_mut(), &panicky::waker())
+            });
+            assert_eq!(msg, panicky::MESSAGE);
+            assert_eq!(rx.len(), 1);
+            if drop_first {
+                drop(first);
+                assert!(flag.woken(), "the wake-up was not passed on");
+                assert_eq!(poll_once(behind.as_mut(), &waker), Poll::Ready(Ok(1)));
+            } else {
+                assert_eq!(poll_once(first.as_mut(), &first_waker), Poll::Ready(Ok(1)));
+                assert!(!flag.woken(), "the waiter behind was woken for nothing");
+            }
+            drop(tx);
+        });
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 mod common;
 mod mpsc_util;
 
-use common::{guard, parked, scaled, woken_only_by, Bomb, DropLog, Polled, WakeCount};
+use common::{guard, panicky, parked, scaled, woken_only_by, Bomb, DropLog, Polled, WakeCount};
 use mpsc::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use mpsc_util::{assert_try_recv_never_spuriously_empty, panic_file};
 use std::sync::Arc;
@@ -383,6 +383,33 @@ fn a_pending_recv_is_woken_only_by_a_message_or_the_end() {
     assert_eq!(got, Some(1));
     let mut buf = Vec::new();
     assert_eq!(woken_only_by(rx.recv_many(&mut buf, 4), || drop(tx)), 0);
+}
+
+#[test]
+fn a_reservation_whose_waker_clone_panics_as_it_waits_loses_no_permit() {
+    // One slot free, two asked for: the reservation takes the free one and
+    // waits for the other, and its waker's clone panics as it joins the
+    // line. The panic reaches the poll, and the slot it took comes back.
+    let (tx, mut rx) = mpsc::channel::<i32>(2);
+    tx.try_send(1).unwrap();
+    {
+        let mut reserve = Box::pin(tx.reserve_many(2));
+        panicky::arm(|| {});
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = std::future::Future::poll(
+                reserve.as_mut(),
+                &mut Context::from_waker(&panicky::waker()),
+            );
+        }));
+        assert!(polled.is_err(), "the waker's clone was expected to panic");
+    }
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(tx.capacity(), 2, "a permit was lost");
+    let permits = tx.try_reserve_many(2).expect("both slots free again");
+    for (permit, v) in permits.zip([2, 3]) {
+        permit.send(v);
+    }
+    assert_eq!((rx.try_recv(), rx.try_recv()), (Ok(2), Ok(3)));
 }
 
 #[test]

@@ -282,3 +282,45 @@ pub fn current_thread_rt() -> tokio::runtime::Runtime {
         .build()
         .expect("build a current-thread runtime")
 }
+
+/// A waker that wakes nobody and whose `clone`, once armed on this thread,
+/// runs the armed action and then panics (once); unarmed, it clones.
+pub mod panicky {
+    use std::cell::RefCell;
+    use std::task::{RawWaker, RawWakerVTable, Waker};
+
+    type Action = Box<dyn FnOnce()>;
+
+    thread_local! {
+        static ARMED: RefCell<Option<Action>> = const { RefCell::new(None) };
+    }
+
+    pub const MESSAGE: &str = "a waker's clone panicked";
+
+    pub fn arm(action: impl FnOnce() + 'static) {
+        ARMED.with(|a| *a.borrow_mut() = Some(Box::new(action)));
+    }
+
+    pub fn waker() -> Waker {
+        // SAFETY: the vtable's functions ignore the data pointer, which is
+        // null, and uphold RawWaker's contract (clone returns a RawWaker
+        // with the same vtable; wake and drop do nothing).
+        unsafe { Waker::from_raw(raw()) }
+    }
+
+    fn raw() -> RawWaker {
+        RawWaker::new(std::ptr::null(), &VTABLE)
+    }
+
+    unsafe fn clone(_: *const ()) -> RawWaker {
+        if let Some(action) = ARMED.with(|a| a.borrow_mut().take()) {
+            action();
+            panic!("{MESSAGE}");
+        }
+        raw()
+    }
+
+    unsafe fn nothing(_: *const ()) {}
+
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, nothing, nothing, nothing);
+}
