@@ -108,13 +108,13 @@ impl<T> Flavor<T> {
     const RING_BYTES: usize = 256 << 10;
 
     /// The queue for `cap` messages whose bound something else enforces:
-    /// the ring if its slots (a stamp and a `T` each) fit in
-    /// [`Self::RING_BYTES`], else the list, whose memory follows the
-    /// messages in flight (tokio allows bounds up to `usize::MAX >> 3`).
+    /// the ring if its slots (a stamp and a `T` each, padded to `T`'s
+    /// alignment) fit in [`Self::RING_BYTES`], else the list, whose memory
+    /// follows the messages in flight (tokio allows bounds up to
+    /// `usize::MAX >> 3`).
     #[inline(always)]
     pub(crate) fn for_limit(cap: usize, caller: &str) -> Self {
-        let slot = std::mem::size_of::<T>() + std::mem::size_of::<usize>();
-        if cap.saturating_mul(slot) <= Self::RING_BYTES {
+        if cap.saturating_mul(Ring::<T>::SLOT_BYTES) <= Self::RING_BYTES {
             Flavor::Bounded(Ring::new(cap, caller))
         } else {
             Flavor::Unbounded(List::new())
@@ -177,5 +177,26 @@ impl<T> DebugQueue for Flavor<T> {
             Flavor::Bounded(q) => Box::new(q.state()),
             Flavor::Unbounded(q) => Box::new(q.state()),
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Flavor;
+
+    #[test]
+    fn for_limit_counts_each_slot_with_its_padding() {
+        /// A 64-byte value aligned to 64: its slot (stamp and value) takes
+        /// 128 bytes, not 72.
+        #[repr(align(64))]
+        struct Wide(#[allow(dead_code)] [u8; 64]);
+        let fits = Flavor::<Wide>::RING_BYTES / 128;
+        let ring = |cap| matches!(Flavor::<Wide>::for_limit(cap, "test"), Flavor::Bounded(_));
+        assert!(ring(fits), "{fits} slots of 128 bytes fit");
+        assert!(
+            !ring(fits + 1),
+            "{} slots of 128 bytes do not fit",
+            fits + 1
+        );
     }
 }
