@@ -114,6 +114,24 @@ fn force_push_races_pop() {
     });
 }
 
+/// `len` while a `force_push` replaces the oldest value of a full ring: the
+/// ring is full throughout (its tail moves a slot before its head does).
+#[test]
+fn len_during_a_force_push_reads_full() {
+    loom::model(|| {
+        let ring = Arc::new(near_wrap(2));
+        ring.push((0, 0)).unwrap();
+        ring.push((0, 1)).unwrap();
+        let r = ring.clone();
+        let forcer = thread::spawn(move || r.force_push((0, 2)).unwrap());
+        // Without this yield loom ran the model once, `len` first: it did
+        // not schedule the forcer before `len`'s loads.
+        thread::yield_now();
+        assert_eq!(ring.len(), 2);
+        assert_eq!(forcer.join().unwrap(), Some((0, 0)));
+    });
+}
+
 /// `close` racing a `push`: the value is either popped or handed back.
 #[test]
 fn close_races_push() {
