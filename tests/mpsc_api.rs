@@ -418,34 +418,35 @@ fn only_the_last_sender_going_wakes_a_pending_recv() {
     // unused owned permit (which holds a sender). None of them is the last,
     // so none is news to a waiting receiver; the last one is.
     let (tx, mut rx) = mpsc::channel::<i32>(4);
-    let weak = tx.downgrade();
-    let mut recv = parked(rx.recv());
-    drop(tx.clone());
-    drop(weak.upgrade().unwrap());
-    drop(tx.clone().try_reserve_owned().unwrap());
+    woken_only_by_the_last_sender(rx.recv(), tx, |tx| {
+        drop(tx.clone());
+        drop(tx.downgrade().upgrade().unwrap());
+        drop(tx.clone().try_reserve_owned().unwrap());
+    });
+    let (tx, mut rx) = mpsc::unbounded_channel::<i32>();
+    woken_only_by_the_last_sender(rx.recv(), tx, |tx| {
+        drop(tx.clone());
+        drop(tx.downgrade().upgrade().unwrap());
+    });
+}
+
+/// Parks `recv`; `others` drops senders that are not the last, which must
+/// not wake it; then the last sender, `tx`, goes, which must, and `recv`
+/// ends.
+#[track_caller]
+fn woken_only_by_the_last_sender<S>(
+    recv: impl std::future::Future<Output = Option<i32>>,
+    tx: S,
+    others: impl FnOnce(&S),
+) {
+    let mut recv = parked(recv);
+    others(&tx);
     assert!(!recv.woken(), "woken by a sender that was not the last");
     assert!(recv.poll().is_pending());
     drop(tx);
     assert!(
         recv.woken(),
         "the last sender's drop did not wake the receiver"
-    );
-    assert_eq!(recv.ready(), None);
-
-    let (tx, mut rx) = mpsc::unbounded_channel::<i32>();
-    let weak = tx.downgrade();
-    let mut recv = parked(rx.recv());
-    drop(tx.clone());
-    drop(weak.upgrade().unwrap());
-    assert!(
-        !recv.woken(),
-        "woken by an unbounded sender that was not the last"
-    );
-    assert!(recv.poll().is_pending());
-    drop(tx);
-    assert!(
-        recv.woken(),
-        "the last unbounded sender's drop did not wake the receiver"
     );
     assert_eq!(recv.ready(), None);
 }
