@@ -55,6 +55,14 @@ struct Mpmc {
 
 impl Mpmc {
     fn check(self, preemption_bound: usize) {
+        self.check_with(preemption_bound, true);
+    }
+
+    /// With `main_runs_last` false, every script runs on a spawned thread
+    /// and the main thread only joins: a main thread whose first steps only
+    /// load (pops of an empty list) is never preempted by loom before them,
+    /// so they never meet a push.
+    fn check_with(self, preemption_bound: usize, main_runs_last: bool) {
         let Mpmc {
             skip,
             prefill,
@@ -89,7 +97,8 @@ impl Mpmc {
                 got
             };
             let (last, spawned) = threads.split_last().expect("at least one thread");
-            let handles: Vec<_> = spawned
+            let on_threads = if main_runs_last { spawned } else { threads };
+            let handles: Vec<_> = on_threads
                 .iter()
                 .enumerate()
                 .map(|(me, script)| {
@@ -97,7 +106,11 @@ impl Mpmc {
                     thread::spawn(move || run(&list, me, script))
                 })
                 .collect();
-            let mut pops = vec![run(&list, threads.len() - 1, last)];
+            let mut pops = if main_runs_last {
+                vec![run(&list, threads.len() - 1, last)]
+            } else {
+                Vec::new()
+            };
             pops.extend(handles.into_iter().map(|h| h.join().unwrap()));
 
             for got in &pops {
@@ -198,6 +211,19 @@ fn two_producers_one_consumer_cross_a_block() {
         threads: &[&[Push; 3], &[Push; 3], &[Pop; 4]],
     }
     .check(5);
+}
+
+/// The same with the consumer on a thread of its own: in the model above
+/// the main thread's pops never get more than the prefill (they only load
+/// an empty list, and loom runs them before either producer).
+#[test]
+fn two_producers_one_consumer_cross_a_block_consumer_on_a_thread() {
+    Mpmc {
+        skip: 0,
+        prefill: 1,
+        threads: &[&[Push; 3], &[Push; 3], &[Pop; 4]],
+    }
+    .check_with(1, false);
 }
 
 #[test]

@@ -19,9 +19,26 @@ fn near_wrap(cap: usize) -> Ring<(usize, usize)> {
 /// drains the rest. Whatever the interleaving, every pushed value must come
 /// out exactly once, and each consumer must see each producer's values in
 /// order. Bounded attempts instead of spin loops keep the model finite.
-fn model(cap: usize, producers: usize, consumers: usize, per: usize, preemptions: usize) {
+///
+/// With `main_consumes`, the main thread's pops are its first step after the
+/// spawns, and a pop of the empty ring only loads: loom never schedules a
+/// producer before them (a load followed by another thread's load and CAS
+/// of the same atomic leaves it no backtrack point), so the main thread's
+/// pops never see a value. Without it, every consumer runs on a thread of
+/// its own and the main thread only joins; then the pops' spins on a slot
+/// being written cost so many schedules that only one preemption is
+/// affordable.
+fn model(
+    cap: usize,
+    producers: usize,
+    consumers: usize,
+    per: usize,
+    preemptions: usize,
+    main_consumes: bool,
+) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(preemptions);
+    builder.max_branches = 100_000;
     builder.check(move || {
         let ring = Arc::new(near_wrap(cap));
         let pushers: Vec<_> = (0..producers)
@@ -42,10 +59,15 @@ fn model(cap: usize, producers: usize, consumers: usize, per: usize, preemptions
             let ring = ring.clone();
             move || -> Vec<(usize, usize)> { (0..per).filter_map(|_| ring.pop().ok()).collect() }
         };
-        let others: Vec<_> = (1..consumers)
+        let spawned = if main_consumes { 1 } else { 0 };
+        let others: Vec<_> = (spawned..consumers)
             .map(|_| thread::spawn(consume.clone()))
             .collect();
-        let mut all = vec![consume()];
+        let mut all = if main_consumes {
+            vec![consume()]
+        } else {
+            Vec::new()
+        };
         all.extend(others.into_iter().map(|h| h.join().unwrap()));
         let pushed: Vec<usize> = pushers.into_iter().map(|h| h.join().unwrap()).collect();
         all.push(std::iter::from_fn(|| ring.pop().ok()).collect());
@@ -70,22 +92,45 @@ fn model(cap: usize, producers: usize, consumers: usize, per: usize, preemptions
 
 #[test]
 fn two_producers_one_consumer_cap1() {
-    model(1, 2, 1, 2, 2);
+    model(1, 2, 1, 2, 2, true);
 }
 
 #[test]
 fn two_producers_one_consumer_cap2() {
-    model(2, 2, 1, 2, 2);
+    model(2, 2, 1, 2, 2, true);
 }
 
 #[test]
 fn one_producer_two_consumers_cap1() {
-    model(1, 1, 2, 2, 2);
+    model(1, 1, 2, 2, 2, true);
 }
 
 #[test]
 fn one_producer_two_consumers_cap2() {
-    model(2, 1, 2, 3, 2);
+    model(2, 1, 2, 3, 2, true);
+}
+
+// The same with every consumer on a thread of its own, so that pops race
+// the pushes (see `model`).
+
+#[test]
+fn two_producers_one_consumer_cap1_consumers_on_threads() {
+    model(1, 2, 1, 2, 1, false);
+}
+
+#[test]
+fn two_producers_one_consumer_cap2_consumers_on_threads() {
+    model(2, 2, 1, 2, 1, false);
+}
+
+#[test]
+fn one_producer_two_consumers_cap1_consumers_on_threads() {
+    model(1, 1, 2, 2, 1, false);
+}
+
+#[test]
+fn one_producer_two_consumers_cap2_consumers_on_threads() {
+    model(2, 1, 2, 3, 1, false);
 }
 
 /// `force_push` racing a `pop`: the oldest value goes to exactly one of them.
@@ -166,9 +211,13 @@ fn spawn_taker(
 /// the wrap of the index (and, near `usize::MAX`, of the lap). Every value
 /// sent comes out exactly once, each consumer sees them in order, and what
 /// `push_many` did not send stays in its vector, in order.
-fn batch_model(cap: usize, per: usize, limit: usize, preemptions: usize) {
+///
+/// With `main_pops`, the single `pop` is the main thread's and (as in
+/// `model`) never meets a value; without it, it runs on a thread of its own.
+fn batch_model(cap: usize, per: usize, limit: usize, preemptions: usize, main_pops: bool) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(preemptions);
+    builder.max_branches = 100_000;
     builder.check(move || {
         let ring = Arc::new(near_wrap(cap));
         for _ in 0..cap - 1 {
@@ -191,7 +240,14 @@ fn batch_model(cap: usize, per: usize, limit: usize, preemptions: usize) {
             })
         };
         let taker = spawn_taker(&ring, limit);
-        let mine: Vec<_> = ring.pop().ok().into_iter().collect();
+        let mine: Vec<_> = if main_pops {
+            ring.pop().ok().into_iter().collect()
+        } else {
+            let ring = ring.clone();
+            thread::spawn(move || ring.pop().ok().into_iter().collect::<Vec<_>>())
+                .join()
+                .unwrap()
+        };
         let sent = pusher.join().unwrap();
         let taken = taker.join().unwrap();
         let mut rest = Vec::new();
@@ -306,10 +362,20 @@ fn a_run_claimed_during_writes_waits_for_them_cap3() {
 
 #[test]
 fn batches_race_single_ops_cap2() {
-    batch_model(2, 3, 2, 3);
+    batch_model(2, 3, 2, 3, true);
 }
 
 #[test]
 fn batches_race_single_ops_cap3() {
-    batch_model(3, 4, 3, 3);
+    batch_model(3, 4, 3, 3, true);
+}
+
+#[test]
+fn batches_race_single_ops_cap2_popper_on_a_thread() {
+    batch_model(2, 3, 2, 1, false);
+}
+
+#[test]
+fn batches_race_single_ops_cap3_popper_on_a_thread() {
+    batch_model(3, 4, 3, 1, false);
 }
