@@ -1293,9 +1293,19 @@ mod tests {
     #[should_panic(expected = "too large")]
     // Miri stops at "resource exhaustion" instead of failing the allocation.
     #[cfg_attr(miri, ignore)]
+    // `1 << 50` does not fit a 32-bit `usize`; the test below covers those.
+    #[cfg(target_pointer_width = "64")]
     fn absurd_capacity_panics() {
-        // Allowed by the position arithmetic, too large for any address
-        // space (on 32-bit targets as on 64-bit ones).
+        // A size that fits the address space; the allocator refuses it.
+        let _ = Ring::<[u8; 64]>::new(1 << 50, "test");
+    }
+
+    #[test]
+    #[should_panic(expected = "too large")]
+    fn capacity_whose_slots_overflow_the_address_space_panics() {
+        // Allowed by the position arithmetic, but its slots' size overflows
+        // `isize` (on 32-bit targets as on 64-bit ones): refused before any
+        // allocation is tried.
         let _ = Ring::<[u8; 64]>::new(Ring::<[u8; 64]>::MAX_CAP, "test");
     }
 }
