@@ -59,9 +59,10 @@ impl Mpmc {
     }
 
     /// With `main_runs_last` false, every script runs on a spawned thread
-    /// and the main thread only joins: a main thread whose first steps only
-    /// load (pops of an empty list) is never preempted by loom before them,
-    /// so they never meet a push.
+    /// and the main thread only joins: loom never scheduled a producer
+    /// before a main thread whose first steps only load (pops of an empty
+    /// list), so those pops never met a push (counted over every
+    /// execution).
     fn check_with(self, preemption_bound: usize, main_runs_last: bool) {
         let Mpmc {
             skip,

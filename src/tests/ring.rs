@@ -20,15 +20,22 @@ fn near_wrap(cap: usize) -> Ring<(usize, usize)> {
 /// out exactly once, and each consumer must see each producer's values in
 /// order. Bounded attempts instead of spin loops keep the model finite.
 ///
-/// With `main_consumes`, the main thread's pops are its first step after the
-/// spawns, and a pop of the empty ring only loads: loom never schedules a
-/// producer before them (a load followed by another thread's load and CAS
-/// of the same atomic leaves it no backtrack point), so the main thread's
-/// pops never see a value. Without it, every consumer runs on a thread of
-/// its own and the main thread only joins; then the pops' spins on a slot
+/// Each scenario runs twice. First the main thread is one of the consumers,
+/// at `preemptions`; but its pops are its first steps after the spawns, and
+/// loom never scheduled a producer before them (counted: they got no value
+/// in any execution; a pop of an empty ring only loads). So it runs again
+/// with every consumer on a thread of its own and the main thread only
+/// joining, where pops do meet pushes; there the pops' spins on a slot
 /// being written cost so many schedules that only one preemption is
 /// affordable.
-fn model(
+fn model(cap: usize, producers: usize, consumers: usize, per: usize, preemptions: usize) {
+    model_once(cap, producers, consumers, per, preemptions, true);
+    model_once(cap, producers, consumers, per, 1, false);
+}
+
+/// One run of [`model`]: `main_consumes` says whether the main thread is
+/// one of the consumers.
+fn model_once(
     cap: usize,
     producers: usize,
     consumers: usize,
@@ -38,7 +45,6 @@ fn model(
 ) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(preemptions);
-    builder.max_branches = 100_000;
     builder.check(move || {
         let ring = Arc::new(near_wrap(cap));
         let pushers: Vec<_> = (0..producers)
@@ -92,45 +98,22 @@ fn model(
 
 #[test]
 fn two_producers_one_consumer_cap1() {
-    model(1, 2, 1, 2, 2, true);
+    model(1, 2, 1, 2, 2);
 }
 
 #[test]
 fn two_producers_one_consumer_cap2() {
-    model(2, 2, 1, 2, 2, true);
+    model(2, 2, 1, 2, 2);
 }
 
 #[test]
 fn one_producer_two_consumers_cap1() {
-    model(1, 1, 2, 2, 2, true);
+    model(1, 1, 2, 2, 2);
 }
 
 #[test]
 fn one_producer_two_consumers_cap2() {
-    model(2, 1, 2, 3, 2, true);
-}
-
-// The same with every consumer on a thread of its own, so that pops race
-// the pushes (see `model`).
-
-#[test]
-fn two_producers_one_consumer_cap1_consumers_on_threads() {
-    model(1, 2, 1, 2, 1, false);
-}
-
-#[test]
-fn two_producers_one_consumer_cap2_consumers_on_threads() {
-    model(2, 2, 1, 2, 1, false);
-}
-
-#[test]
-fn one_producer_two_consumers_cap1_consumers_on_threads() {
-    model(1, 1, 2, 2, 1, false);
-}
-
-#[test]
-fn one_producer_two_consumers_cap2_consumers_on_threads() {
-    model(2, 1, 2, 3, 1, false);
+    model(2, 1, 2, 3, 2);
 }
 
 /// `force_push` racing a `pop`: the oldest value goes to exactly one of them.
@@ -212,12 +195,19 @@ fn spawn_taker(
 /// sent comes out exactly once, each consumer sees them in order, and what
 /// `push_many` did not send stays in its vector, in order.
 ///
-/// With `main_pops`, the single `pop` is the main thread's and (as in
-/// `model`) never meets a value; without it, it runs on a thread of its own.
-fn batch_model(cap: usize, per: usize, limit: usize, preemptions: usize, main_pops: bool) {
+/// As in [`model`], it runs twice: with the single `pop` on the main thread
+/// (where it never met a value), then on a thread of its own at one
+/// preemption.
+fn batch_model(cap: usize, per: usize, limit: usize, preemptions: usize) {
+    batch_model_once(cap, per, limit, preemptions, true);
+    batch_model_once(cap, per, limit, 1, false);
+}
+
+/// One run of [`batch_model`]: `main_pops` says whether the single `pop`
+/// is the main thread's.
+fn batch_model_once(cap: usize, per: usize, limit: usize, preemptions: usize, main_pops: bool) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(preemptions);
-    builder.max_branches = 100_000;
     builder.check(move || {
         let ring = Arc::new(near_wrap(cap));
         for _ in 0..cap - 1 {
@@ -362,20 +352,10 @@ fn a_run_claimed_during_writes_waits_for_them_cap3() {
 
 #[test]
 fn batches_race_single_ops_cap2() {
-    batch_model(2, 3, 2, 3, true);
+    batch_model(2, 3, 2, 3);
 }
 
 #[test]
 fn batches_race_single_ops_cap3() {
-    batch_model(3, 4, 3, 3, true);
-}
-
-#[test]
-fn batches_race_single_ops_cap2_popper_on_a_thread() {
-    batch_model(2, 3, 2, 1, false);
-}
-
-#[test]
-fn batches_race_single_ops_cap3_popper_on_a_thread() {
-    batch_model(3, 4, 3, 1, false);
+    batch_model(3, 4, 3, 3);
 }
