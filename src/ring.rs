@@ -798,16 +798,17 @@ impl<T> Queue<T> for Ring<T> {
             let tail = self.tail.load(Ordering::SeqCst);
             let head = self.head.load(Ordering::SeqCst);
             if self.tail.load(Ordering::SeqCst) == tail {
-                // Laps between head and tail (0 or 1, as the ring holds at
-                // most a lap's worth) and indices: tail - head in positions.
+                // tail - head in slots, from the laps between them and
+                // their indices.
                 let lap = |pos: usize| pos & !(self.one_lap - 1);
                 let laps = lap(tail).wrapping_sub(lap(head)) / self.one_lap;
                 let hix = head & (self.mark_bit - 1);
                 let tix = tail & (self.mark_bit - 1);
                 let cap = self.slots.len();
-                // Capped: a `force_push` on a full ring moves the tail a
-                // slot into the next lap before it moves the head (cap + 1
-                // for that moment; 1 if read without the laps).
+                // Capped: a `force_push` on a full ring moves the tail one
+                // slot on before it moves the head, so for that moment the
+                // count is cap + 1 (and `laps` 2 if that slot starts a lap
+                // after the head's); read by index alone it was 1.
                 return (laps * cap + tix - hix).min(cap);
             }
         }
