@@ -144,10 +144,22 @@ fn force_push_races_pop() {
 
 /// `len` while a `force_push` replaces the oldest value of a full ring: the
 /// ring is full throughout (its tail moves a slot before its head does).
+/// With the head on index 0, and on the last index, where the tail's next
+/// slot starts a lap after the head's.
 #[test]
 fn len_during_a_force_push_reads_full() {
-    loom::model(|| {
+    for head_index in [0, 1] {
+        len_during_a_force_push_model(head_index);
+    }
+}
+
+fn len_during_a_force_push_model(head_index: usize) {
+    loom::model(move || {
         let ring = Arc::new(near_wrap(2));
+        for _ in 0..head_index {
+            ring.push((9, 9)).unwrap();
+            assert_eq!(ring.pop(), Ok((9, 9)));
+        }
         ring.push((0, 0)).unwrap();
         ring.push((0, 1)).unwrap();
         let r = ring.clone();
