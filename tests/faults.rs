@@ -22,15 +22,12 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
-use common::{current_thread_rt, multi_thread_rt, panicky};
+use common::{current_thread_rt, multi_thread_rt, panicky, watchdog};
 use futures::executor::block_on;
 use futures::StreamExt;
 use ringchan::{
     bounded, unbounded, Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError,
 };
-
-/// How long anything here may take before it counts as a hang.
-const HANG: Duration = Duration::from_secs(60);
 
 // ------------------------------------------------------------- helpers
 
@@ -117,23 +114,6 @@ fn expect_panic<R>(what: &str, f: impl FnOnce() -> R) -> String {
     match panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(_) => panic!("{what}: expected a panic, but it returned"),
         Err(payload) => panic_message(&*payload),
-    }
-}
-
-/// Runs `f` on its own thread; fails if it has not finished within [`HANG`].
-fn watchdog<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let worker = thread::spawn(move || {
-        let r = panic::catch_unwind(AssertUnwindSafe(f));
-        let _ = done_tx.send(());
-        r
-    });
-    if done_rx.recv_timeout(HANG).is_err() {
-        panic!("{what}: hang (deadlock or lost wake-up), not finished after {HANG:?}");
-    }
-    match worker.join().expect("the watchdog's worker thread") {
-        Ok(r) => r,
-        Err(payload) => panic::resume_unwind(payload),
     }
 }
 

@@ -324,3 +324,23 @@ pub mod panicky {
 
     static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, nothing, nothing, nothing);
 }
+
+/// How long a [`watchdog`]ed run may take before it counts as a hang.
+pub const HANG: Duration = Duration::from_secs(60);
+
+/// Runs `f` on its own thread; fails if it has not finished within [`HANG`].
+pub fn watchdog<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = done_tx.send(());
+        r
+    });
+    if done_rx.recv_timeout(HANG).is_err() {
+        panic!("{what}: hang (deadlock or lost wake-up), not finished after {HANG:?}");
+    }
+    match worker.join().expect("the watchdog's worker thread") {
+        Ok(r) => r,
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
