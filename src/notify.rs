@@ -783,14 +783,19 @@ impl OneWaiter {
         }
     }
 
-    /// Stores `waker` (unless the stored one wakes the same task), then
-    /// raises the flag. The caller must re-check its condition after this
-    /// and before waiting (see the table above).
+    /// Stores `waker`, then raises the flag. The caller must re-check its
+    /// condition after this and before waiting (see the table above).
     pub(crate) fn register(&self, waker: &std::task::Waker) {
         // Ordering: Relaxed: only the waiter reads or writes it. A plain
         // store: the swap on `waiting` below writes this line anyway.
         self.registered.store(1, Ordering::Relaxed);
-        let replaced = store_waker(&mut self.waker.lock(), waker);
+        // Cloned before the lock is taken: a clone runs the waker's own
+        // code, which may send on or close this channel, and its wake-up
+        // would then wait for this lock on this very thread. A stored waker
+        // that wakes the same task is rare here (a notifier takes the waker
+        // out), so the clone is almost never wasted.
+        let waker = waker.clone();
+        let replaced = self.waker.lock().replace(waker);
         // Outside the lock, as in `First`.
         drop(replaced);
         // Ordering: SeqCst RMW, the waiter's half of the store-buffering

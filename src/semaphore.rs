@@ -511,32 +511,46 @@ impl Semaphore {
         {
             return Poll::Ready(Ok(()));
         }
-        let mut line = self.lock();
-        // Ordering: Relaxed. With waiters in line CLOSED is set only under
-        // the lock we hold; a close without it (nobody in line) that this
-        // load misses comes after this poll, and one it sees fails this
-        // waiter, not in line, with all its `n` permits (`failed_from` is
-        // `u64::MAX`): served in full before the close, given back.
-        if self.state.load(Ordering::Relaxed) & CLOSED != 0 {
-            let back = Self::failed_holds(&mut line, id, n);
-            drop(line);
-            self.release(back);
-            return Poll::Ready(Err(Closed));
-        }
-        match line.waiters.binary_search_by_key(&id, |w| w.id) {
-            Ok(i) => {
-                let slot = &mut line.waiters[i].waker;
-                if !slot.will_wake(waker) {
-                    // The old waker is dropped after the lock is let go: a
-                    // waker's drop runs its own code.
-                    let old = std::mem::replace(slot, waker.clone());
+        // A new waker is cloned with the lock let go (a clone runs the
+        // waker's own code, which may release permits of this very
+        // semaphore), and the line is looked at again when it is stored.
+        let mut fresh = None;
+        loop {
+            let mut line = self.lock();
+            // Ordering: Relaxed. With waiters in line CLOSED is set only
+            // under the lock we hold; a close without it (nobody in line)
+            // that this load misses comes after this poll, and one it sees
+            // fails this waiter, not in line, with all its `n` permits
+            // (`failed_from` is `u64::MAX`): served in full before the
+            // close, given back.
+            if self.state.load(Ordering::Relaxed) & CLOSED != 0 {
+                let back = Self::failed_holds(&mut line, id, n);
+                drop(line);
+                self.release(back);
+                return Poll::Ready(Err(Closed));
+            }
+            let Ok(i) = line.waiters.binary_search_by_key(&id, |w| w.id) else {
+                // Not in line and not failed by a close: served in full.
+                return Poll::Ready(Ok(()));
+            };
+            let slot = &mut line.waiters[i].waker;
+            if slot.will_wake(waker) {
+                return Poll::Pending;
+            }
+            match fresh.take() {
+                Some(fresh) => {
+                    // The old waker is dropped after the lock is let go,
+                    // for the same reason.
+                    let old = std::mem::replace(slot, fresh);
                     drop(line);
                     drop(old);
+                    return Poll::Pending;
                 }
-                Poll::Pending
+                None => {
+                    drop(line);
+                    fresh = Some(waker.clone());
+                }
             }
-            // Not in line and not failed by a close: served in full.
-            Err(_) => Poll::Ready(Ok(())),
         }
     }
 

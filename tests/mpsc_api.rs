@@ -11,7 +11,9 @@ use tokio::sync::mpsc;
 mod common;
 mod mpsc_util;
 
-use common::{guard, panicky, parked, scaled, woken_only_by, Bomb, DropLog, Polled, WakeCount};
+use common::{
+    guard, panicky, parked, scaled, watchdog, woken_only_by, Bomb, DropLog, Polled, WakeCount,
+};
 use mpsc::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use mpsc_util::{assert_try_recv_never_spuriously_empty, panic_file};
 use std::sync::Arc;
@@ -410,6 +412,139 @@ fn a_reservation_whose_waker_clone_panics_as_it_waits_loses_no_permit() {
         permit.send(v);
     }
     assert_eq!((rx.try_recv(), rx.try_recv()), (Ok(2), Ok(3)));
+}
+
+/// Polls `fut` once with a waker whose clone runs `action` and then
+/// panics; fails unless the clone happened and its panic reached the poll.
+fn poll_cloning_with<F: std::future::Future + Unpin>(fut: &mut F, action: impl FnOnce() + 'static) {
+    panicky::arm(action);
+    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = std::future::Future::poll(
+            std::pin::Pin::new(fut),
+            &mut Context::from_waker(&panicky::waker()),
+        );
+    }));
+    assert!(polled.is_err(), "the waker's clone was expected to panic");
+}
+
+#[test]
+fn a_recv_whose_new_wakers_clone_sends_on_the_channel_does_not_deadlock() {
+    // The receiver waits, then is polled with another waker, whose clone
+    // sends on the same channel while the receiver's wait is registered: a
+    // clone made under the receiver's waker lock would meet that send's
+    // wake-up there.
+    watchdog("re-entrant clone in a recv", || {
+        let (tx, mut rx) = mpsc::channel::<i32>(1);
+        let mut recv = Box::pin(rx.recv());
+        assert!(parked_once(&mut recv));
+        poll_cloning_with(&mut recv, move || tx.try_send(7).unwrap());
+        // A future that panicked is done with; a new one gets the message.
+        drop(recv);
+        assert_eq!(poll_noop(&mut Box::pin(rx.recv())), Poll::Ready(Some(7)));
+    });
+}
+
+#[test]
+fn a_recv_whose_wakers_clone_closes_the_channel_does_not_deadlock() {
+    // As above with the unbounded channel, the clone dropping the last
+    // sender: the recv then sees the end, not a hang.
+    watchdog("re-entrant clone in an unbounded recv", || {
+        let (tx, mut rx) = mpsc::unbounded_channel::<i32>();
+        let mut recv = Box::pin(rx.recv());
+        assert!(parked_once(&mut recv));
+        poll_cloning_with(&mut recv, move || drop(tx));
+        drop(recv);
+        assert_eq!(poll_noop(&mut Box::pin(rx.recv())), Poll::Ready(None));
+    });
+}
+
+// tokio clones a waiting reservation's new waker under its semaphore's lock,
+// so there the slot freed by the clone deadlocks (checked: this test hangs
+// with `--features tokio-mpsc`).
+#[cfg(not(feature = "tokio-mpsc"))]
+#[test]
+fn a_reservation_whose_new_wakers_clone_frees_a_slot_does_not_deadlock() {
+    // A reservation waits for the only slot; polled with another waker,
+    // whose clone takes the message out, freeing the slot for it. The clone
+    // then panics, which ends that future.
+    watchdog("re-entrant clone in a reserve", || {
+        let (tx, rx) = mpsc::channel::<i32>(1);
+        tx.try_send(1).unwrap();
+        let rx = std::rc::Rc::new(std::cell::RefCell::new(rx));
+        let mut reserve = Box::pin(tx.reserve());
+        assert!(parked_once(&mut reserve));
+        let taker = rx.clone();
+        poll_cloning_with(&mut reserve, move || {
+            assert_eq!(taker.borrow_mut().try_recv(), Ok(1));
+        });
+        // The panicked reservation is dropped: the slot it was handed (or
+        // waits for) comes back.
+        drop(reserve);
+        assert_eq!(tx.capacity(), 1, "a permit was lost");
+        tx.try_send(2).unwrap();
+        assert_eq!(rx.borrow_mut().try_recv(), Ok(2));
+    });
+}
+
+#[test]
+fn a_waiting_recv_or_reserve_wakes_the_waker_of_its_latest_poll() {
+    // A future moved between tasks (or polled by `select!` under another
+    // waker) must wake the waker it was last polled with.
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    {
+        let (old, new) = (
+            Arc::new(WakeCount::default()),
+            Arc::new(WakeCount::default()),
+        );
+        let mut recv = Box::pin(rx.recv());
+        assert!(pending_with(recv.as_mut(), &old));
+        assert!(pending_with(recv.as_mut(), &new));
+        tx.try_send(1).unwrap();
+        assert_eq!((old.count(), new.count()), (0, 1), "recv: (old, new) wakes");
+        assert!(!pending_with(recv.as_mut(), &new), "recv: the message");
+    }
+    tx.try_send(2).unwrap();
+    {
+        let (old, new) = (
+            Arc::new(WakeCount::default()),
+            Arc::new(WakeCount::default()),
+        );
+        let mut reserve = Box::pin(tx.reserve());
+        assert!(pending_with(reserve.as_mut(), &old));
+        assert!(pending_with(reserve.as_mut(), &new));
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(
+            (old.count(), new.count()),
+            (0, 1),
+            "reserve: (old, new) wakes"
+        );
+        assert!(
+            !pending_with(reserve.as_mut(), &new),
+            "reserve: the freed slot"
+        );
+    }
+}
+
+/// Polls `fut` once with `count`'s waker; `true` if it is pending.
+fn pending_with<F: std::future::Future>(
+    fut: std::pin::Pin<&mut F>,
+    count: &Arc<WakeCount>,
+) -> bool {
+    let waker = Waker::from(count.clone());
+    std::future::Future::poll(fut, &mut Context::from_waker(&waker)).is_pending()
+}
+
+/// Polls `fut` once with a no-op waker; `true` if it is pending.
+fn parked_once<F: std::future::Future + Unpin>(fut: &mut F) -> bool {
+    poll_noop(fut).is_pending()
+}
+
+/// Polls `fut` once with a no-op waker.
+fn poll_noop<F: std::future::Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+    std::future::Future::poll(
+        std::pin::Pin::new(fut),
+        &mut Context::from_waker(Waker::noop()),
+    )
 }
 
 #[test]
