@@ -138,16 +138,23 @@ fn cancelled_waiter_gives_its_permit_back() {
 }
 
 /// `close` races a waiter and the release of the permit it waits for: the
-/// waiter always finishes (served, or failed by the close).
+/// waiter always finishes. Released after the close, the permit serves
+/// nobody (a closed semaphore fails its line, as tokio's does); released
+/// before it, the waiter may be served first, and the model must reach
+/// both outcomes.
 #[test]
 fn close_fails_or_serves_every_waiter() {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    static SERVED: AtomicUsize = AtomicUsize::new(0);
+    static FAILED: AtomicUsize = AtomicUsize::new(0);
     one_held_permit(
         3,
         1,
         |sem| {
-            if acquire(sem, 1) {
-                sem.release(1);
-            }
+            assert!(
+                !acquire(sem, 1),
+                "served by a permit released after the close"
+            )
         },
         |sem| {
             sem.close();
@@ -155,16 +162,54 @@ fn close_fails_or_serves_every_waiter() {
             assert!(sem.is_closed());
         },
     );
+    one_held_permit(
+        3,
+        1,
+        |sem| {
+            if acquire(sem, 1) {
+                SERVED.fetch_add(1, Relaxed);
+                sem.release(1);
+            } else {
+                FAILED.fetch_add(1, Relaxed);
+            }
+        },
+        |sem| {
+            sem.release(1);
+            sem.close();
+        },
+    );
+    let reached = (SERVED.load(Relaxed), FAILED.load(Relaxed));
+    assert!(
+        reached.0 > 0 && reached.1 > 0,
+        "(served, failed) runs: {reached:?}"
+    );
+}
+
+/// When [`close_races_a_half_served_waiter`] gives the held permit back.
+#[derive(Clone, Copy, PartialEq)]
+enum GiveBack {
+    /// Before the close, racing the waiter: it may be served first.
+    BeforeClose,
+    /// After the close, racing the waiter: it is never served.
+    AfterClose,
+    /// Once the waiter is joined, when only the held permit may be out.
+    AfterJoin,
 }
 
 /// Two permits, one held, and a thread running `waiter` (which asks for
-/// both: it is handed the free one and waits for the other) while this one
-/// closes the semaphore and gives the held permit back: before the waiter
-/// is joined (`release_first`, racing it), or after, once only the held
-/// permit may be out. Whether the waiter is served first, fails holding the
-/// partial permit a close leaves with it, or fails before it joins, every
-/// permit is back at the end.
-fn close_races_a_half_served_waiter(release_first: bool, waiter: fn(&Semaphore)) {
+/// both: it is handed the free one and waits for the other; it returns
+/// whether it was served) while this one closes the semaphore and gives
+/// the held permit back when `give_back` says. Whether the waiter is
+/// served first, fails holding the partial permit a close leaves with it,
+/// or fails before it joins, every permit is back at the end. Returns how
+/// many runs of the model served the waiter, and how many failed it.
+fn close_races_a_half_served_waiter(
+    give_back: GiveBack,
+    waiter: fn(&Semaphore) -> bool,
+) -> (usize, usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let outcomes = std::sync::Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let counted = outcomes.clone();
     model(3, move || {
         let sem = Arc::new(Semaphore::new(2));
         sem.try_acquire(1).unwrap();
@@ -172,18 +217,23 @@ fn close_races_a_half_served_waiter(release_first: bool, waiter: fn(&Semaphore))
             let sem = sem.clone();
             thread::spawn(move || waiter(&sem))
         };
-        sem.close();
-        if release_first {
+        if give_back == GiveBack::BeforeClose {
             sem.release(1);
         }
-        thread.join().unwrap();
-        if !release_first {
+        sem.close();
+        if give_back == GiveBack::AfterClose {
+            sem.release(1);
+        }
+        let served = thread.join().unwrap();
+        counted[usize::from(!served)].fetch_add(1, Relaxed);
+        if give_back == GiveBack::AfterJoin {
             assert_eq!(sem.available(), 1, "only the held permit is out");
             sem.release(1);
         }
         assert_eq!(sem.available(), 2);
         assert!(sem.is_idle());
     });
+    (outcomes[0].load(Relaxed), outcomes[1].load(Relaxed))
 }
 
 /// `close` alone must wake a waiter in line: no permit comes back while it
@@ -211,11 +261,20 @@ fn close_alone_wakes_a_waiter() {
 /// The waiter is polled to its end (and gives back what it was served).
 #[test]
 fn close_leaves_the_waiters_partial_permit_until_it_goes() {
-    close_races_a_half_served_waiter(true, |sem| {
-        if acquire(sem, 2) {
+    fn waiter(sem: &Semaphore) -> bool {
+        let served = acquire(sem, 2);
+        if served {
             sem.release(2);
         }
-    });
+        served
+    }
+    let (served, failed) = close_races_a_half_served_waiter(GiveBack::BeforeClose, waiter);
+    assert!(
+        served > 0 && failed > 0,
+        "given back first: served {served}, failed {failed} runs"
+    );
+    let (served, _) = close_races_a_half_served_waiter(GiveBack::AfterClose, waiter);
+    assert_eq!(served, 0, "served by a permit given back after the close");
 }
 
 /// The waiter is dropped after one poll: what it holds comes back with the
@@ -223,10 +282,13 @@ fn close_leaves_the_waiters_partial_permit_until_it_goes() {
 /// `close_leaves_a_failed_reserve_many_*` tests in `tests/mpsc_api.rs`.)
 #[test]
 fn close_then_cancel_gives_the_partial_permit_back() {
-    close_races_a_half_served_waiter(false, |sem| {
+    close_races_a_half_served_waiter(GiveBack::AfterJoin, |sem| {
         let mut acquire = sem.acquire(2);
         let waker = futures::task::noop_waker();
-        let _ = acquire.poll(&mut Context::from_waker(&waker));
+        matches!(
+            acquire.poll(&mut Context::from_waker(&waker)),
+            Poll::Ready(Ok(()))
+        )
     });
 }
 
