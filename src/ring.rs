@@ -628,6 +628,13 @@ impl<T> Queue<T> for Ring<T> {
             return Ok(0);
         }
         let limit = limit.min(self.slots.len());
+        if limit == 1 {
+            // A run of one is a plain pop, without the run's bookkeeping
+            // (`ready_run`, `walk`, the reserve): see `push_many`.
+            let value = self.pop_inline()?;
+            out.push(value);
+            return Ok(1);
+        }
         let mut backoff = Backoff::default();
         // Ordering: Relaxed first guess, as in `pop`.
         let mut head = self.head.load(Ordering::Relaxed);
@@ -699,6 +706,24 @@ impl<T> Queue<T> for Ring<T> {
     fn push_many(&self, src: &mut Vec<T>) -> Result<usize, PushError<()>> {
         if src.is_empty() {
             return Ok(0);
+        }
+        if let [_] = src.as_slice() {
+            // A run of one is a plain push, without the run's bookkeeping:
+            // callgrind, current-thread runtime, capacity 1024, 8-byte
+            // messages in batches of one through `send_many`/`recv_many`:
+            // 415 -> 254 instructions per message (single `send`/`recv`:
+            // 113).
+            let value = src.pop().expect("one value");
+            return self.push(value).map(|()| 1).map_err(|e| match e {
+                PushError::Full(value) => {
+                    src.push(value);
+                    PushError::Full(())
+                }
+                PushError::Closed(value) => {
+                    src.push(value);
+                    PushError::Closed(())
+                }
+            });
         }
         let cap = self.slots.len();
         let want = src.len().min(cap);
@@ -1120,6 +1145,37 @@ mod tests {
         assert_eq!(ring.pop_many(&mut out, 5), Ok(2));
         assert_eq!(ring.pop_many(&mut out, 5), Err(PopError::Closed));
         assert_eq!(out, [1, 2]);
+    }
+
+    #[test]
+    fn runs_of_one_report_full_empty_and_closed() {
+        // A run of one (one value offered, a limit of one, or a ring of one
+        // slot) takes the plain push and pop, with the same answers.
+        for cap in [1, 2] {
+            let ring = Ring::new(cap, "test");
+            let mut out = Vec::new();
+            assert_eq!(ring.pop_many(&mut out, 1), Err(PopError::Empty));
+            assert_eq!(ring.pop_many(&mut out, 5), Err(PopError::Empty));
+            for v in 0..cap {
+                let mut one = vec![v];
+                assert_eq!(ring.push_many(&mut one), Ok(1));
+                assert!(one.is_empty());
+            }
+            let mut one = vec![9];
+            assert_eq!(ring.push_many(&mut one), Err(PushError::Full(())));
+            assert_eq!(one, [9], "a full ring leaves the value offered");
+            assert_eq!(ring.pop_many(&mut out, 1), Ok(1));
+            assert_eq!(out, [0]);
+            ring.close();
+            assert_eq!(ring.push_many(&mut one), Err(PushError::Closed(())));
+            assert_eq!(one, [9], "a closed ring leaves the value offered");
+            let limit = if cap == 1 { 5 } else { 1 };
+            for v in 1..cap {
+                assert_eq!(ring.pop_many(&mut out, limit), Ok(1));
+                assert_eq!(out.last(), Some(&v));
+            }
+            assert_eq!(ring.pop_many(&mut out, limit), Err(PopError::Closed));
+        }
     }
 
     #[test]
