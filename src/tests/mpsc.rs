@@ -38,6 +38,40 @@ fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
+/// A waker that raises its flag and unparks the loom thread that made it.
+struct Flag(std::sync::atomic::AtomicBool, thread::Thread);
+
+impl std::task::Wake for Flag {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.1.unpark();
+    }
+}
+
+/// Runs `poll` to completion on this loom thread with a new waker (one
+/// that `will_wake` no other) for every poll, as a future moved between
+/// tasks sees: polled a second time at once, racing the other threads, and
+/// after that waiting for the waker of its latest poll alone. A wake-up
+/// that reaches an older waker only is a loom deadlock.
+fn block_on_new_wakers<R>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<R>) -> R {
+    for polls in 1.. {
+        let flag = std::sync::Arc::new(Flag(Default::default(), thread::current()));
+        let waker = std::task::Waker::from(flag.clone());
+        if let Poll::Ready(out) = poll(&mut Context::from_waker(&waker)) {
+            return out;
+        }
+        if polls >= 2 {
+            while !flag.0.load(std::sync::atomic::Ordering::SeqCst) {
+                thread::park();
+            }
+        }
+    }
+    unreachable!("polled forever")
+}
+
 /// Waits for `n` permits and takes them; `false` if the semaphore closed.
 fn acquire(sem: &Semaphore, n: usize) -> bool {
     let mut acquire = sem.acquire(n);
@@ -48,10 +82,32 @@ fn acquire(sem: &Semaphore, n: usize) -> bool {
     ok
 }
 
+/// [`acquire`] with a new waker for every poll ([`block_on_new_wakers`]):
+/// a waiter in line then stores each one, cloning it with the line's lock
+/// let go.
+fn acquire_with_new_wakers(sem: &Semaphore, n: usize) -> bool {
+    let mut acquire = sem.acquire(n);
+    let ok = block_on_new_wakers(|cx| acquire.poll(cx)).is_ok();
+    if ok {
+        acquire.take();
+    }
+    ok
+}
+
 /// All `bound` permits are held; one thread waits for `need` of them while
 /// they come back one at a time: it is served (partially assigned first when
 /// `need > 1`), and every permit is back at the end.
 fn handoff(bound: usize, need: usize, preemption_bound: usize) {
+    handoff_with(bound, need, preemption_bound, acquire);
+}
+
+/// [`handoff`], the waiter waiting through `acquire`.
+fn handoff_with(
+    bound: usize,
+    need: usize,
+    preemption_bound: usize,
+    acquire: fn(&Semaphore, usize) -> bool,
+) {
     model(preemption_bound, move || {
         let sem = Arc::new(Semaphore::new(bound));
         sem.try_acquire(bound).unwrap();
@@ -78,6 +134,13 @@ fn handoff_one_permit() {
 #[test]
 fn handoff_partial_assignment() {
     handoff(2, 2, 3);
+}
+
+/// As above, the waiter polled with a new waker each time: the hand-off
+/// wakes the waker of its latest poll.
+#[test]
+fn handoff_partial_assignment_to_a_waiter_with_new_wakers() {
+    handoff_with(2, 2, 3, acquire_with_new_wakers);
 }
 
 /// A semaphore of one permit, held: `waiters` threads run `waiter` while
@@ -268,6 +331,26 @@ fn close_leaves_the_waiters_partial_permit_until_it_goes() {
         }
         served
     }
+    close_serves_or_fails_a_half_served_waiter(waiter);
+}
+
+/// As above, the waiter polled with a new waker each time, so that it
+/// stores each one while the close and the permit's return race it.
+#[test]
+fn close_races_a_half_served_waiter_with_new_wakers() {
+    fn waiter(sem: &Semaphore) -> bool {
+        let served = acquire_with_new_wakers(sem, 2);
+        if served {
+            sem.release(2);
+        }
+        served
+    }
+    close_serves_or_fails_a_half_served_waiter(waiter);
+}
+
+/// [`close_races_a_half_served_waiter`] with the permit given back before
+/// the close (both outcomes must be reached) and after it (never served).
+fn close_serves_or_fails_a_half_served_waiter(waiter: fn(&Semaphore) -> bool) {
     let (served, failed) = close_races_a_half_served_waiter(GiveBack::BeforeClose, waiter);
     assert!(
         served > 0 && failed > 0,
@@ -304,6 +387,23 @@ fn receiver_wakes_for_message_and_end() {
         assert_eq!(block_on(rx.recv()), Some(7));
         assert_eq!(block_on(rx.recv()), None);
         sender.join().unwrap();
+    });
+}
+
+/// The receiver polls with a new waker each time, the second poll racing
+/// the send: the message wakes the waker of its latest poll.
+#[test]
+fn receiver_wakes_through_the_waker_of_its_latest_poll() {
+    model(3, || {
+        let (tx, mut rx) = mpsc::channel(1);
+        // The receiver on a spawned thread, which its wakers unpark; this
+        // one only sends and joins.
+        let receiver = thread::spawn(move || {
+            let mut recv = pin!(rx.recv());
+            block_on_new_wakers(|cx| recv.as_mut().poll(cx))
+        });
+        tx.try_send(7).unwrap();
+        assert_eq!(receiver.join().unwrap(), Some(7));
     });
 }
 
