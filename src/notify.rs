@@ -791,9 +791,12 @@ impl OneWaiter {
         self.registered.store(1, Ordering::Relaxed);
         // Cloned before the lock is taken: a clone runs the waker's own
         // code, which may send on or close this channel, and its wake-up
-        // would then wait for this lock on this very thread. A stored waker
-        // that wakes the same task is rare here (a notifier takes the waker
-        // out), so the clone is almost never wasted.
+        // would then wait for this lock on this very thread. After a
+        // wake-up the slot is empty (the notifier took the waker), so a
+        // clone is needed anyway; it is wasted (a clone and a drop) only
+        // when the stored waker still wakes the same task: a wait that
+        // ended without a wake-up, or a poll that was not woken (a
+        // `select!` round, a thread's spurious unpark).
         let waker = waker.clone();
         let replaced = self.waker.lock().replace(waker);
         // Outside the lock, as in `First`.

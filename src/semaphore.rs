@@ -439,8 +439,9 @@ impl Semaphore {
     }
 
     fn lock(&self) -> MutexGuard<'_, Line> {
-        // A panic under the lock (a waker's `clone`) leaves `Line`
-        // consistent: every mutation is a single step after the clone.
+        // Poisoning is ignored: no user code runs under the lock (wakers
+        // are cloned before it is taken, and woken and dropped after it is
+        // let go), so nothing outside this file can panic while it is held.
         self.line.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

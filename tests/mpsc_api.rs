@@ -414,17 +414,40 @@ fn a_reservation_whose_waker_clone_panics_as_it_waits_loses_no_permit() {
     assert_eq!((rx.try_recv(), rx.try_recv()), (Ok(2), Ok(3)));
 }
 
-/// Polls `fut` once with a waker whose clone runs `action` and then
-/// panics; fails unless the clone happened and its panic reached the poll.
-fn poll_cloning_with<F: std::future::Future + Unpin>(fut: &mut F, action: impl FnOnce() + 'static) {
-    panicky::arm(action);
+/// Polls `fut` once with a waker whose clone runs `action` and then panics
+/// (`panics`) or clones. Returns the poll's answer, or `None` when the
+/// clone's panic reached the poll; fails unless the clone ran.
+fn poll_cloning_with<F: std::future::Future + Unpin>(
+    fut: &mut F,
+    panics: bool,
+    action: impl FnOnce() + 'static,
+) -> Option<Poll<F::Output>> {
+    if panics {
+        panicky::arm(action);
+    } else {
+        panicky::arm_quiet(action);
+    }
     let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _ = std::future::Future::poll(
+        std::future::Future::poll(
             std::pin::Pin::new(fut),
             &mut Context::from_waker(&panicky::waker()),
-        );
+        )
     }));
-    assert!(polled.is_err(), "the waker's clone was expected to panic");
+    assert!(panicky::fired(), "the poll never cloned the waker");
+    assert_eq!(
+        polled.is_err(),
+        panics,
+        "the clone's panic, and only it, reaches the poll"
+    );
+    polled.ok()
+}
+
+/// Runs `scenario` with a waker clone that goes on, then with one that
+/// panics, each on a [`watchdog`]ed thread of its own.
+fn with_both_clones(what: &'static str, scenario: fn(bool)) {
+    for panics in [false, true] {
+        watchdog(what, move || scenario(panics));
+    }
 }
 
 #[test]
@@ -433,14 +456,18 @@ fn a_recv_whose_new_wakers_clone_sends_on_the_channel_does_not_deadlock() {
     // sends on the same channel while the receiver's wait is registered: a
     // clone made under the receiver's waker lock would meet that send's
     // wake-up there.
-    watchdog("re-entrant clone in a recv", || {
+    with_both_clones("re-entrant clone in a recv", |panics| {
         let (tx, mut rx) = mpsc::channel::<i32>(1);
         let mut recv = Box::pin(rx.recv());
         assert!(parked_once(&mut recv));
-        poll_cloning_with(&mut recv, move || tx.try_send(7).unwrap());
-        // A future that panicked is done with; a new one gets the message.
-        drop(recv);
-        assert_eq!(poll_noop(&mut Box::pin(rx.recv())), Poll::Ready(Some(7)));
+        match poll_cloning_with(&mut recv, panics, move || tx.try_send(7).unwrap()) {
+            Some(polled) => assert_eq!(polled, Poll::Ready(Some(7))),
+            None => {
+                // A future that panicked is done with; a new one gets it.
+                drop(recv);
+                assert_eq!(poll_noop(&mut Box::pin(rx.recv())), Poll::Ready(Some(7)));
+            }
+        }
     });
 }
 
@@ -448,41 +475,79 @@ fn a_recv_whose_new_wakers_clone_sends_on_the_channel_does_not_deadlock() {
 fn a_recv_whose_wakers_clone_closes_the_channel_does_not_deadlock() {
     // As above with the unbounded channel, the clone dropping the last
     // sender: the recv then sees the end, not a hang.
-    watchdog("re-entrant clone in an unbounded recv", || {
+    with_both_clones("re-entrant clone in an unbounded recv", |panics| {
         let (tx, mut rx) = mpsc::unbounded_channel::<i32>();
         let mut recv = Box::pin(rx.recv());
         assert!(parked_once(&mut recv));
-        poll_cloning_with(&mut recv, move || drop(tx));
-        drop(recv);
-        assert_eq!(poll_noop(&mut Box::pin(rx.recv())), Poll::Ready(None));
+        match poll_cloning_with(&mut recv, panics, move || drop(tx)) {
+            Some(polled) => assert_eq!(polled, Poll::Ready(None)),
+            None => {
+                drop(recv);
+                assert_eq!(poll_noop(&mut Box::pin(rx.recv())), Poll::Ready(None));
+            }
+        }
     });
 }
 
 // tokio clones a waiting reservation's new waker under its semaphore's lock,
-// so there the slot freed by the clone deadlocks (checked: this test hangs
-// with `--features tokio-mpsc`).
+// so there the clones below deadlock (checked: the first test hangs with
+// `--features tokio-mpsc`).
 #[cfg(not(feature = "tokio-mpsc"))]
 #[test]
 fn a_reservation_whose_new_wakers_clone_frees_a_slot_does_not_deadlock() {
     // A reservation waits for the only slot; polled with another waker,
-    // whose clone takes the message out, freeing the slot for it. The clone
-    // then panics, which ends that future.
-    watchdog("re-entrant clone in a reserve", || {
+    // whose clone takes the message out, freeing the slot for it.
+    with_both_clones("re-entrant clone in a reserve", |panics| {
         let (tx, rx) = mpsc::channel::<i32>(1);
         tx.try_send(1).unwrap();
         let rx = std::rc::Rc::new(std::cell::RefCell::new(rx));
         let mut reserve = Box::pin(tx.reserve());
         assert!(parked_once(&mut reserve));
         let taker = rx.clone();
-        poll_cloning_with(&mut reserve, move || {
+        let polled = poll_cloning_with(&mut reserve, panics, move || {
             assert_eq!(taker.borrow_mut().try_recv(), Ok(1));
         });
-        // The panicked reservation is dropped: the slot it was handed (or
-        // waits for) comes back.
-        drop(reserve);
-        assert_eq!(tx.capacity(), 1, "a permit was lost");
-        tx.try_send(2).unwrap();
+        match polled {
+            Some(Poll::Ready(Ok(permit))) => permit.send(2),
+            Some(other) => panic!("the freed slot is the reservation's: {other:?}"),
+            None => {
+                // The panicked reservation is dropped: the slot it was
+                // handed comes back.
+                drop(reserve);
+                assert_eq!(tx.capacity(), 1, "a permit was lost");
+                tx.try_send(2).unwrap();
+            }
+        }
         assert_eq!(rx.borrow_mut().try_recv(), Ok(2));
+        assert_eq!(tx.capacity(), 1, "a permit was lost");
+    });
+}
+
+#[cfg(not(feature = "tokio-mpsc"))]
+#[test]
+fn a_reservation_whose_new_wakers_clone_closes_the_channel_does_not_deadlock() {
+    // A `reserve_many(2)` at the head of the line, the one free slot
+    // handed to it, the other held; polled with another waker, whose clone
+    // closes the channel: the reservation fails, and the slot it was
+    // handed comes back.
+    with_both_clones("re-entrant close in a reserve_many", |panics| {
+        let (tx, rx) = mpsc::channel::<i32>(2);
+        let held = tx.try_reserve().unwrap();
+        let rx = std::rc::Rc::new(std::cell::RefCell::new(rx));
+        let mut reserve = Box::pin(tx.reserve_many(2));
+        assert!(parked_once(&mut reserve));
+        let closer = rx.clone();
+        let polled = poll_cloning_with(&mut reserve, panics, move || closer.borrow_mut().close());
+        if let Some(polled) = polled {
+            assert!(
+                matches!(polled, Poll::Ready(Err(_))),
+                "the close fails the reservation"
+            );
+        }
+        drop(reserve);
+        assert_eq!(tx.capacity(), 1, "the handed slot came back");
+        drop(held);
+        assert_eq!(tx.capacity(), 2);
     });
 }
 

@@ -284,21 +284,34 @@ pub fn current_thread_rt() -> tokio::runtime::Runtime {
 }
 
 /// A waker that wakes nobody and whose `clone`, once armed on this thread,
-/// runs the armed action and then panics (once); unarmed, it clones.
+/// runs the armed action and then panics ([`panicky::arm`]) or goes on to
+/// clone ([`panicky::arm_quiet`]), once; unarmed, it clones.
 pub mod panicky {
     use std::cell::RefCell;
     use std::task::{RawWaker, RawWakerVTable, Waker};
 
-    type Action = Box<dyn FnOnce()>;
+    /// The armed action, and whether the clone panics after it.
+    type Armed = (Box<dyn FnOnce()>, bool);
 
     thread_local! {
-        static ARMED: RefCell<Option<Action>> = const { RefCell::new(None) };
+        static ARMED: RefCell<Option<Armed>> = const { RefCell::new(None) };
     }
 
     pub const MESSAGE: &str = "a waker's clone panicked";
 
+    /// The next clone on this thread runs `action`, then panics.
     pub fn arm(action: impl FnOnce() + 'static) {
-        ARMED.with(|a| *a.borrow_mut() = Some(Box::new(action)));
+        ARMED.with(|a| *a.borrow_mut() = Some((Box::new(action), true)));
+    }
+
+    /// The next clone on this thread runs `action`, then clones.
+    pub fn arm_quiet(action: impl FnOnce() + 'static) {
+        ARMED.with(|a| *a.borrow_mut() = Some((Box::new(action), false)));
+    }
+
+    /// Whether the armed action has run (nothing is armed any more).
+    pub fn fired() -> bool {
+        ARMED.with(|a| a.borrow().is_none())
     }
 
     pub fn waker() -> Waker {
@@ -313,9 +326,11 @@ pub mod panicky {
     }
 
     unsafe fn clone(_: *const ()) -> RawWaker {
-        if let Some(action) = ARMED.with(|a| a.borrow_mut().take()) {
+        if let Some((action, panics)) = ARMED.with(|a| a.borrow_mut().take()) {
             action();
-            panic!("{MESSAGE}");
+            if panics {
+                panic!("{MESSAGE}");
+            }
         }
         raw()
     }
