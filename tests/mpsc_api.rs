@@ -558,38 +558,38 @@ fn a_waiting_recv_or_reserve_wakes_the_waker_of_its_latest_poll() {
     // A future moved between tasks (or polled by `select!` under another
     // waker) must wake the waker it was last polled with.
     let (tx, mut rx) = mpsc::channel::<i32>(1);
-    {
-        let (old, new) = (
-            Arc::new(WakeCount::default()),
-            Arc::new(WakeCount::default()),
-        );
-        let mut recv = Box::pin(rx.recv());
-        assert!(pending_with(recv.as_mut(), &old));
-        assert!(pending_with(recv.as_mut(), &new));
-        tx.try_send(1).unwrap();
-        assert_eq!((old.count(), new.count()), (0, 1), "recv: (old, new) wakes");
-        assert!(!pending_with(recv.as_mut(), &new), "recv: the message");
-    }
+    woken_through_its_latest_waker(std::pin::pin!(rx.recv()), "recv", || {
+        tx.try_send(1).unwrap()
+    });
     tx.try_send(2).unwrap();
-    {
-        let (old, new) = (
-            Arc::new(WakeCount::default()),
-            Arc::new(WakeCount::default()),
-        );
-        let mut reserve = Box::pin(tx.reserve());
-        assert!(pending_with(reserve.as_mut(), &old));
-        assert!(pending_with(reserve.as_mut(), &new));
-        assert_eq!(rx.try_recv(), Ok(2));
-        assert_eq!(
-            (old.count(), new.count()),
-            (0, 1),
-            "reserve: (old, new) wakes"
-        );
-        assert!(
-            !pending_with(reserve.as_mut(), &new),
-            "reserve: the freed slot"
-        );
-    }
+    woken_through_its_latest_waker(std::pin::pin!(tx.reserve()), "reserve", || {
+        assert_eq!(rx.try_recv(), Ok(2))
+    });
+}
+
+/// Polls `fut` with one waker, then another; `event` must wake the second
+/// alone, and `fut` must then be ready.
+fn woken_through_its_latest_waker<F: std::future::Future>(
+    mut fut: std::pin::Pin<&mut F>,
+    what: &str,
+    event: impl FnOnce(),
+) {
+    let (old, new) = (
+        Arc::new(WakeCount::default()),
+        Arc::new(WakeCount::default()),
+    );
+    assert!(pending_with(fut.as_mut(), &old), "{what}: pending");
+    assert!(pending_with(fut.as_mut(), &new), "{what}: still pending");
+    event();
+    assert_eq!(
+        (old.count(), new.count()),
+        (0, 1),
+        "{what}: (old, new) wakes"
+    );
+    assert!(
+        !pending_with(fut.as_mut(), &new),
+        "{what}: ready once woken"
+    );
 }
 
 /// Polls `fut` once with `count`'s waker; `true` if it is pending.

@@ -268,7 +268,7 @@ enum GiveBack {
 /// many runs of the model served the waiter, and how many failed it.
 fn close_races_a_half_served_waiter(
     give_back: GiveBack,
-    waiter: fn(&Semaphore) -> bool,
+    waiter: impl Fn(&Semaphore) -> bool + Copy + Send + Sync + 'static,
 ) -> (usize, usize) {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     let outcomes = std::sync::Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
@@ -324,33 +324,27 @@ fn close_alone_wakes_a_waiter() {
 /// The waiter is polled to its end (and gives back what it was served).
 #[test]
 fn close_leaves_the_waiters_partial_permit_until_it_goes() {
-    fn waiter(sem: &Semaphore) -> bool {
-        let served = acquire(sem, 2);
-        if served {
-            sem.release(2);
-        }
-        served
-    }
-    close_serves_or_fails_a_half_served_waiter(waiter);
+    close_serves_or_fails_a_half_served_waiter(acquire);
 }
 
 /// As above, the waiter polled with a new waker each time, so that it
 /// stores each one while the close and the permit's return race it.
 #[test]
 fn close_races_a_half_served_waiter_with_new_wakers() {
-    fn waiter(sem: &Semaphore) -> bool {
-        let served = acquire_with_new_wakers(sem, 2);
-        if served {
-            sem.release(2);
-        }
-        served
-    }
-    close_serves_or_fails_a_half_served_waiter(waiter);
+    close_serves_or_fails_a_half_served_waiter(acquire_with_new_wakers);
 }
 
 /// [`close_races_a_half_served_waiter`] with the permit given back before
 /// the close (both outcomes must be reached) and after it (never served).
-fn close_serves_or_fails_a_half_served_waiter(waiter: fn(&Semaphore) -> bool) {
+fn close_serves_or_fails_a_half_served_waiter(acquire: fn(&Semaphore, usize) -> bool) {
+    // Asks for both permits, and gives back what it was served.
+    let waiter = move |sem: &Semaphore| {
+        let served = acquire(sem, 2);
+        if served {
+            sem.release(2);
+        }
+        served
+    };
     let (served, failed) = close_races_a_half_served_waiter(GiveBack::BeforeClose, waiter);
     assert!(
         served > 0 && failed > 0,
