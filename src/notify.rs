@@ -110,8 +110,9 @@ pub(crate) struct Waiters {
 /// while it is free and nobody else is counted takes it; everyone else
 /// joins the event, behind it, so waking it first keeps the line's order.
 /// An event listener costs an allocation, a reference count and two trips
-/// through the event's lock; with one waiter per side, as in SPSC and
-/// ping-pong, nobody pays that.
+/// through the event's lock (and a task's listener a [`Relay`], one more
+/// allocation); with one waiter per side, as in SPSC and ping-pong, nobody
+/// pays that.
 ///
 /// It follows the event's rules: a waiter in it is counted in `idle` like
 /// a listener, a notifier that claimed one wakes it before the event, and
@@ -180,6 +181,121 @@ impl WakerSlot {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A waker of the channel's own, which a task waiting behind the line's
+/// first place hands to event-listener in place of its own waker.
+///
+/// event-listener clones, wakes and drops the wakers in its list while it
+/// holds the list's lock. A task's waker runs code of its own in each of
+/// those, and that code may use this very channel (send, close it, drop
+/// its last handle: a waker that owns the task's future does, when its
+/// executor is gone), which needs the same lock on the same thread: a
+/// deadlock. The relay's code touches no lock:
+/// - its clone and drop only count references (the ticket holds one, so
+///   the list's copies are never the last);
+/// - its wake only puts it on this thread's list of deferred wake-ups,
+///   which the notifier empties with [`wake_deferred`] once
+///   `Event::notify` has returned, waking the task's waker outside every
+///   lock.
+///
+/// The task's waker is stored and replaced in the relay by the waiting task
+/// ([`Relay::store`]), cloned and dropped outside the relay's lock. A
+/// wake-up takes it out, as a notifier does in [`First`].
+pub(crate) struct Relay {
+    waker: WakerSlot,
+}
+
+impl Default for Relay {
+    fn default() -> Self {
+        Self {
+            waker: WakerSlot::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").finish_non_exhaustive()
+    }
+}
+
+impl Relay {
+    /// Stores `waker` for the next wake-up, unless the stored one wakes the
+    /// same task.
+    fn store(&self, waker: &std::task::Waker) {
+        if self
+            .waker
+            .lock()
+            .as_ref()
+            .is_some_and(|w| w.will_wake(waker))
+        {
+            return;
+        }
+        // Cloned with the lock let go: a clone runs the waker's own code.
+        // A wake-up that takes the stored waker meanwhile wakes the old
+        // one, and the listener's poll, after this, sees the notification.
+        let fresh = waker.clone();
+        let old = self.waker.lock().replace(fresh);
+        drop(old);
+    }
+
+    /// Wakes the stored waker, if any, taking it out.
+    fn wake_now(&self) {
+        let waker = self.waker.lock().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl std::task::Wake for Relay {
+    fn wake(self: std::sync::Arc<Self>) {
+        defer(self);
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        defer(self.clone());
+    }
+}
+
+/// Relays woken on this thread (by event-listener, under its lock) whose
+/// tasks' wakers are still to be woken: see [`Relay`].
+type Deferred = std::cell::RefCell<std::collections::VecDeque<std::sync::Arc<Relay>>>;
+
+#[cfg(not(loom))]
+std::thread_local! {
+    static DEFERRED: Deferred = const { Deferred::new(std::collections::VecDeque::new()) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static DEFERRED: Deferred = Deferred::new(std::collections::VecDeque::new());
+}
+
+/// Defers `relay`'s wake-up to [`wake_deferred`] on this thread. A thread
+/// that is being torn down has no list any more; its wake-up runs at once.
+fn defer(relay: std::sync::Arc<Relay>) {
+    let mut relay = Some(relay);
+    let _ = DEFERRED.try_with(|list| list.borrow_mut().push_back(relay.take().expect("once")));
+    if let Some(relay) = relay {
+        relay.wake_now();
+    }
+}
+
+/// Wakes the tasks of the relays woken on this thread, oldest first; called
+/// after every `Event::notify`, outside every lock. A waker that uses the
+/// channel again may defer more wake-ups meanwhile; this takes them too.
+fn wake_deferred() {
+    loop {
+        // The list is borrowed only to take one relay: a wake-up below may
+        // come back here, or defer another.
+        let next = DEFERRED.try_with(|list| list.borrow_mut().pop_front());
+        let Ok(Some(relay)) = next else {
+            return;
+        };
+        relay.wake_now();
     }
 }
 
@@ -443,9 +559,22 @@ enum Stage {
     /// Spun and yielded; the next failure joins the line.
     Spun,
     /// In the line, counted. Given back only through [`Ticket::into_listener`].
-    Listening(ManuallyDrop<EventListener>),
+    Listening(ManuallyDrop<Listened>),
     /// In the line's first place ([`First`]), counted.
     First,
+}
+
+/// A waiter's place in the event's line.
+#[derive(Debug)]
+struct Listened {
+    listener: EventListener,
+    /// Stands in for a task's waker in event-listener's list (see
+    /// [`Relay`]); made at the task's first poll (a blocked thread never
+    /// needs one). Declared after the listener, so dropped after it: the
+    /// list's copies of the relay's waker go with the listener, and this
+    /// drop, the relay's last but for a wake-up deferred on some thread,
+    /// drops the task's waker outside every lock.
+    relay: Option<std::sync::Arc<Relay>>,
 }
 
 impl Ticket {
@@ -479,10 +608,10 @@ impl Ticket {
     }
 
     /// The listener, if the waiter joined a line; the ticket is spent.
-    fn into_listener(mut self) -> Option<EventListener> {
+    fn into_listener(mut self) -> Option<Listened> {
         match std::mem::replace(&mut self.0, Stage::Spun) {
             // The only place a listener leaves its `ManuallyDrop`.
-            Stage::Listening(listener) => Some(ManuallyDrop::into_inner(listener)),
+            Stage::Listening(listened) => Some(ManuallyDrop::into_inner(listened)),
             Stage::Spun | Stage::First => None,
         }
     }
@@ -495,8 +624,11 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         let leaked = match std::mem::replace(&mut self.0, Stage::Spun) {
             // Not leaked here: the check should report, not add a leak.
-            Stage::Listening(listener) => {
-                drop(ManuallyDrop::into_inner(listener));
+            Stage::Listening(listened) => {
+                // A notified listener's drop passes its wake-up on, maybe
+                // to a relay, deferred: run it.
+                drop(ManuallyDrop::into_inner(listened));
+                wake_deferred();
                 true
             }
             Stage::First => true,
@@ -544,7 +676,10 @@ impl Waiters {
         } else {
             // Ordering: Relaxed: published by the SeqCst count below.
             self.listening.fetch_add(1, Ordering::Relaxed);
-            Stage::Listening(ManuallyDrop::new(self.event.listen()))
+            Stage::Listening(ManuallyDrop::new(Listened {
+                listener: self.event.listen(),
+                relay: None,
+            }))
         };
         // Ordering: SeqCst RMW, the waiter's half of the store-buffering
         // pattern above; pairs with the SeqCst load in `notify_one`.
@@ -562,13 +697,13 @@ impl Waiters {
             ticket.spend();
             self.first.release()
         } else {
-            let Some(listener) = ticket.into_listener() else {
+            let Some(listened) = ticket.into_listener() else {
                 return; // never joined, never counted
             };
             // Not dropped: a dropped listener passes its wake-up on within
             // the event's line only, and the next waiter may be in the
             // first place.
-            let notified = listener.discard();
+            let notified = listened.listener.discard();
             self.listener_gone();
             notified
         };
@@ -605,8 +740,17 @@ impl Waiters {
             }
             return Poll::Ready(());
         }
-        if let Some(Ticket(Stage::Listening(listener))) = slot {
-            if Pin::new(&mut **listener).poll(cx).is_pending() {
+        if let Some(Ticket(Stage::Listening(listened))) = slot {
+            // The task's waker goes to the relay, and the relay's own waker
+            // to the listener: event-listener then never runs the task's
+            // waker code (see `Relay`).
+            let relay = listened.relay.get_or_insert_with(Default::default);
+            relay.store(cx.waker());
+            let relay_waker = std::task::Waker::from(relay.clone());
+            if Pin::new(&mut listened.listener)
+                .poll(&mut Context::from_waker(&relay_waker))
+                .is_pending()
+            {
                 return Poll::Pending;
             }
             // Fired: the listener has done its work; drop it.
@@ -627,8 +771,8 @@ impl Waiters {
             }
             return;
         }
-        if let Some(listener) = ticket.into_listener() {
-            listener.wait();
+        if let Some(listened) = ticket.into_listener() {
+            listened.listener.wait();
             self.listener_gone();
         }
     }
@@ -682,6 +826,7 @@ impl Waiters {
         // re-check sees our operation.
         if n != 0 && self.listening.load(Ordering::Relaxed) != 0 {
             self.event.notify(n.additional().relaxed());
+            wake_deferred();
         }
     }
 
@@ -712,6 +857,7 @@ impl Waiters {
         // one per line that nobody ever waited in.
         if self.listening.load(Ordering::Relaxed) != 0 {
             self.event.notify(usize::MAX);
+            wake_deferred();
         }
     }
 

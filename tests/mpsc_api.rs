@@ -525,6 +525,47 @@ fn a_reservation_whose_new_wakers_clone_frees_a_slot_does_not_deadlock() {
     });
 }
 
+#[test]
+fn a_second_closed_whose_wakers_clone_closes_the_channel_does_not_deadlock() {
+    // Two senders wait for the close; the second joins behind the first
+    // with a waker whose clone closes the channel.
+    with_both_clones("re-entrant clone in a closed()", |panics| {
+        second_closed_closes_the_channel(panics, false)
+    });
+}
+
+// tokio (1.54.1) hangs here: its `Notify` stores a re-polled waiter's new
+// waker under its lock (checked with `--features tokio-mpsc`).
+#[cfg(not(feature = "tokio-mpsc"))]
+#[test]
+fn a_second_closed_whose_new_wakers_clone_closes_the_channel_does_not_deadlock() {
+    // As above, the second waiting already, polled again with a new waker.
+    with_both_clones("re-entrant clone in a re-polled closed()", |panics| {
+        second_closed_closes_the_channel(panics, true)
+    });
+}
+
+/// Two `closed()` futures wait (the second polled first with a no-op
+/// waker if `repolled`); then the second is polled with a waker whose
+/// clone closes the channel, and both must end.
+fn second_closed_closes_the_channel(panics: bool, repolled: bool) {
+    let (tx, rx) = mpsc::channel::<i32>(1);
+    let other = tx.clone();
+    let mut first = Box::pin(tx.closed());
+    let mut second = Box::pin(other.closed());
+    assert!(parked_once(&mut first));
+    if repolled {
+        assert!(parked_once(&mut second));
+    }
+    let rx = std::rc::Rc::new(std::cell::RefCell::new(rx));
+    let closer = rx.clone();
+    let polled = poll_cloning_with(&mut second, panics, move || closer.borrow_mut().close());
+    if let Some(polled) = polled {
+        assert_eq!(polled, Poll::Ready(()), "the close ends the wait");
+    }
+    assert_eq!(poll_noop(&mut first), Poll::Ready(()));
+}
+
 #[cfg(not(feature = "tokio-mpsc"))]
 #[test]
 fn a_reservation_whose_new_wakers_clone_closes_the_channel_does_not_deadlock() {

@@ -85,11 +85,62 @@ impl Room {
     /// looks at its place before each try, except right after a join that
     /// stored its waker.
     fn consume_async(&self) {
+        self.consume_async_as(false);
+    }
+
+    /// [`Room::consume_async`] with a new waker for every poll (one that
+    /// `will_wake` no other, passing its wake-ups on to the task's): a
+    /// task in the event line then stores each in its relay while
+    /// notifiers may be waking the one before.
+    fn consume_async_with_new_wakers(&self) {
+        self.consume_async_as(true);
+    }
+
+    fn consume_async_as(&self, new_wakers: bool) {
+        use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::SeqCst};
+        /// Wakes the task's own waker if it is the waker of the task's
+        /// latest poll (its number is `latest`'s): a wake-up that reaches
+        /// an older one only is lost, a loom deadlock.
+        struct Forward {
+            waker: std::task::Waker,
+            number: usize,
+            latest: std::sync::Arc<StdAtomicUsize>,
+        }
+        impl std::task::Wake for Forward {
+            fn wake(self: std::sync::Arc<Self>) {
+                if self.latest.load(SeqCst) == self.number {
+                    self.waker.wake_by_ref();
+                }
+            }
+        }
+        let latest = std::sync::Arc::new(StdAtomicUsize::new(0));
         let mut ticket: Option<Ticket> = None;
         let mut fresh = false;
-        block_on(|cx| loop {
-            if ticket.is_some() && !std::mem::take(&mut fresh) {
-                let _ = self.waiters.poll(&mut ticket, cx);
+        block_on(|cx| {
+            if new_wakers {
+                let number = latest.fetch_add(1, SeqCst) + 1;
+                let forward = std::task::Waker::from(std::sync::Arc::new(Forward {
+                    waker: cx.waker().clone(),
+                    number,
+                    latest: latest.clone(),
+                }));
+                self.poll_consume(&mut ticket, &mut fresh, &mut Context::from_waker(&forward))
+            } else {
+                self.poll_consume(&mut ticket, &mut fresh, cx)
+            }
+        });
+    }
+
+    /// One poll of [`Room::consume_async`].
+    fn poll_consume(
+        &self,
+        ticket: &mut Option<Ticket>,
+        fresh: &mut bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        loop {
+            if ticket.is_some() && !std::mem::take(fresh) {
+                let _ = self.waiters.poll(ticket, cx);
             }
             if self.take_token() {
                 if let Some(t) = ticket.take() {
@@ -101,9 +152,9 @@ impl Room {
                 return Poll::Pending;
             }
             let t = self.waiters.join(cx.waker());
-            fresh = t.has_waker();
-            ticket = Some(t);
-        });
+            *fresh = t.has_waker();
+            *ticket = Some(t);
+        }
     }
 }
 
@@ -170,6 +221,24 @@ fn a_task_and_a_blocked_thread_each_get_a_token() {
             room.produce();
             room.produce();
         });
+        assert_eq!(room.tokens.load(Ordering::Relaxed), 0);
+    });
+}
+
+/// Two tasks wait for one token each, one of them polled with a new waker
+/// every time; a producer adds two. Whichever waits in the event line
+/// hands event-listener its relay, and the one with new wakers stores each
+/// in it while the notifier's deferred wake-up may be taking the last.
+#[test]
+fn two_tasks_one_with_new_wakers_each_get_a_token() {
+    model(3, || {
+        let room = Room::new();
+        let steady = spawn(&room, Room::consume_async);
+        let changing = spawn(&room, Room::consume_async_with_new_wakers);
+        room.produce();
+        room.produce();
+        steady.join().unwrap();
+        changing.join().unwrap();
         assert_eq!(room.tokens.load(Ordering::Relaxed), 0);
     });
 }

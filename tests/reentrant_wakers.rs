@@ -1,0 +1,169 @@
+//! Wakers that use the very channel their task waits on, from their
+//! `clone`, `wake` or `drop`: sending, closing, dropping the last handle.
+//! The channel runs wakers' code only outside its locks, so none of this
+//! may deadlock, wherever the task waits: in a line's first place, or
+//! behind it (the waiters behind the first wait in event-listener's list,
+//! which runs its wakers' code under its own lock; the channel hands it
+//! wakers of its own instead). Every test runs under a thread watchdog.
+
+mod common;
+
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use common::{panicky, watchdog};
+use ringchan::{bounded, unbounded, Receiver, RecvError, Sender};
+
+/// A channel constructor; the unbounded one ignores the capacity.
+type Make = fn(usize) -> (Sender<u32>, Receiver<u32>);
+
+/// Both flavours, with room for two messages.
+const CHANNELS: [(&str, Make); 2] = [("bounded", bounded::<u32>), ("unbounded", |_| unbounded())];
+
+fn poll_with<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(waker))
+}
+
+/// A waker whose `wake` (by value or by reference) runs an action, once,
+/// and whose last clone's `drop` runs another, once.
+#[derive(Default)]
+struct Rigged {
+    on_wake: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    on_drop: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Rigged {
+    fn on_wake(action: impl FnOnce() + Send + 'static) -> Waker {
+        let rigged = Rigged::default();
+        *rigged.on_wake.lock().unwrap() = Some(Box::new(action));
+        Waker::from(Arc::new(rigged))
+    }
+
+    fn on_drop(action: impl FnOnce() + Send + 'static) -> Waker {
+        let rigged = Rigged::default();
+        *rigged.on_drop.lock().unwrap() = Some(Box::new(action));
+        Waker::from(Arc::new(rigged))
+    }
+}
+
+impl Wake for Rigged {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let action = self.on_wake.lock().unwrap().take();
+        if let Some(action) = action {
+            action();
+        }
+    }
+}
+
+impl Drop for Rigged {
+    fn drop(&mut self) {
+        if let Some(action) = self.on_drop.get_mut().unwrap().take() {
+            action();
+        }
+    }
+}
+
+/// A channel with room for two and two receivers: the first to wait
+/// takes the line's first place, the second waits behind it.
+fn two_receivers(make: Make) -> (Sender<u32>, Receiver<u32>, Receiver<u32>) {
+    let (tx, rx) = make(2);
+    (tx, rx.clone(), rx)
+}
+
+/// Polls a receive until it waits in line, its last poll with `waker`. A
+/// receive's first failure only yields (outside a multi-thread runtime,
+/// a waiting task gives the other side a turn first), so the second poll
+/// joins the line.
+fn wait_in_line<F: Future>(mut fut: Pin<&mut F>, waker: &Waker) {
+    assert!(poll_with(fut.as_mut(), Waker::noop()).is_pending());
+    assert!(poll_with(fut.as_mut(), waker).is_pending());
+}
+
+#[test]
+fn a_waker_behind_the_first_that_closes_the_channel_as_it_is_woken() {
+    for (name, make) in CHANNELS {
+        watchdog(name, move || {
+            let (tx, rx1, rx2) = two_receivers(make);
+            let mut first = pin!(rx1.recv());
+            let mut second = pin!(rx2.recv());
+            wait_in_line(first.as_mut(), Waker::noop());
+            let closer = tx.clone();
+            let waker = Rigged::on_wake(move || {
+                closer.close();
+            });
+            wait_in_line(second.as_mut(), &waker);
+            // The first message wakes the first place, the second the
+            // waiter behind it, whose waker closes the channel.
+            tx.try_send(1).unwrap();
+            tx.try_send(2).unwrap();
+            assert!(tx.is_closed(), "{name}: the wake-up ran the close");
+            assert_eq!(poll_with(first.as_mut(), Waker::noop()), Poll::Ready(Ok(1)));
+            assert_eq!(
+                poll_with(second.as_mut(), Waker::noop()),
+                Poll::Ready(Ok(2))
+            );
+        });
+    }
+}
+
+#[test]
+fn a_waker_behind_the_first_whose_clone_closes_the_channel() {
+    for (name, make) in CHANNELS {
+        watchdog(name, move || {
+            let (tx, rx1, rx2) = two_receivers(make);
+            let mut first = pin!(rx1.recv());
+            let mut second = pin!(rx2.recv());
+            wait_in_line(first.as_mut(), Waker::noop());
+            wait_in_line(second.as_mut(), Waker::noop());
+            // Polled again with a new waker, whose clone closes the channel.
+            let closer = tx.clone();
+            panicky::arm_quiet(move || {
+                closer.close();
+            });
+            let polled = poll_with(second.as_mut(), &panicky::waker());
+            assert!(panicky::fired(), "{name}: the poll cloned the new waker");
+            assert_eq!(
+                polled,
+                Poll::Ready(Err(RecvError)),
+                "{name}: closed and empty"
+            );
+            assert_eq!(
+                poll_with(first.as_mut(), Waker::noop()),
+                Poll::Ready(Err(RecvError))
+            );
+        });
+    }
+}
+
+#[test]
+fn a_waker_behind_the_first_that_drops_the_last_sender_when_replaced() {
+    for (name, make) in CHANNELS {
+        watchdog(name, move || {
+            let (tx, rx1, rx2) = two_receivers(make);
+            let mut first = pin!(rx1.recv());
+            let mut second = pin!(rx2.recv());
+            wait_in_line(first.as_mut(), Waker::noop());
+            // The second waiter's waker owns the last sender; polled again
+            // with another waker, the old one is dropped, and with it the
+            // sender: the channel closes.
+            let waker = Rigged::on_drop(move || drop(tx));
+            wait_in_line(second.as_mut(), &waker);
+            drop(waker);
+            assert_eq!(
+                poll_with(second.as_mut(), Waker::noop()),
+                Poll::Ready(Err(RecvError)),
+                "{name}: the replaced waker's drop closed the channel"
+            );
+            assert_eq!(
+                poll_with(first.as_mut(), Waker::noop()),
+                Poll::Ready(Err(RecvError))
+            );
+        });
+    }
+}
