@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use common::{panicky, watchdog};
-use ringchan::{bounded, unbounded, Receiver, RecvError, Sender};
+use ringchan::{bounded, unbounded, Receiver, Recv, RecvError, Sender};
 
 /// A channel constructor; the unbounded one ignores the capacity.
 type Make = fn(usize) -> (Sender<u32>, Receiver<u32>);
@@ -85,85 +85,76 @@ fn wait_in_line<F: Future>(mut fut: Pin<&mut F>, waker: &Waker) {
     assert!(poll_with(fut.as_mut(), waker).is_pending());
 }
 
-#[test]
-fn a_waker_behind_the_first_that_closes_the_channel_as_it_is_woken() {
+/// A scenario of [`with_two_receivers`]: the channel's name, its sender,
+/// and the two receive futures.
+type Scenario = fn(&str, Sender<u32>, Pin<&mut Recv<'_, u32>>, Pin<&mut Recv<'_, u32>>);
+
+/// Runs `scenario` on each flavour, under a watchdog, with the channel's
+/// sender and two receive futures: the first waiting in the line's first
+/// place, the second not polled yet.
+fn with_two_receivers(scenario: Scenario) {
     for (name, make) in CHANNELS {
         watchdog(name, move || {
             let (tx, rx1, rx2) = two_receivers(make);
             let mut first = pin!(rx1.recv());
-            let mut second = pin!(rx2.recv());
+            let second = pin!(rx2.recv());
             wait_in_line(first.as_mut(), Waker::noop());
-            let closer = tx.clone();
-            let waker = Rigged::on_wake(move || {
-                closer.close();
-            });
-            wait_in_line(second.as_mut(), &waker);
-            // The first message wakes the first place, the second the
-            // waiter behind it, whose waker closes the channel.
-            tx.try_send(1).unwrap();
-            tx.try_send(2).unwrap();
-            assert!(tx.is_closed(), "{name}: the wake-up ran the close");
-            assert_eq!(poll_with(first.as_mut(), Waker::noop()), Poll::Ready(Ok(1)));
-            assert_eq!(
-                poll_with(second.as_mut(), Waker::noop()),
-                Poll::Ready(Ok(2))
-            );
+            scenario(name, tx, first, second);
         });
     }
+}
+
+#[test]
+fn a_waker_behind_the_first_that_closes_the_channel_as_it_is_woken() {
+    with_two_receivers(|name, tx, first, mut second| {
+        let closer = tx.clone();
+        let waker = Rigged::on_wake(move || {
+            closer.close();
+        });
+        wait_in_line(second.as_mut(), &waker);
+        // The first message wakes the first place, the second the waiter
+        // behind it, whose waker closes the channel.
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert!(tx.is_closed(), "{name}: the wake-up ran the close");
+        assert_eq!(poll_with(first, Waker::noop()), Poll::Ready(Ok(1)));
+        assert_eq!(poll_with(second, Waker::noop()), Poll::Ready(Ok(2)));
+    });
 }
 
 #[test]
 fn a_waker_behind_the_first_whose_clone_closes_the_channel() {
-    for (name, make) in CHANNELS {
-        watchdog(name, move || {
-            let (tx, rx1, rx2) = two_receivers(make);
-            let mut first = pin!(rx1.recv());
-            let mut second = pin!(rx2.recv());
-            wait_in_line(first.as_mut(), Waker::noop());
-            wait_in_line(second.as_mut(), Waker::noop());
-            // Polled again with a new waker, whose clone closes the channel.
-            let closer = tx.clone();
-            panicky::arm_quiet(move || {
-                closer.close();
-            });
-            let polled = poll_with(second.as_mut(), &panicky::waker());
-            assert!(panicky::fired(), "{name}: the poll cloned the new waker");
-            assert_eq!(
-                polled,
-                Poll::Ready(Err(RecvError)),
-                "{name}: closed and empty"
-            );
-            assert_eq!(
-                poll_with(first.as_mut(), Waker::noop()),
-                Poll::Ready(Err(RecvError))
-            );
+    with_two_receivers(|name, tx, first, mut second| {
+        wait_in_line(second.as_mut(), Waker::noop());
+        // Polled again with a new waker, whose clone closes the channel.
+        panicky::arm_quiet(move || {
+            tx.close();
         });
-    }
+        let polled = poll_with(second, &panicky::waker());
+        assert!(panicky::fired(), "{name}: the poll cloned the new waker");
+        assert_eq!(
+            polled,
+            Poll::Ready(Err(RecvError)),
+            "{name}: closed and empty"
+        );
+        assert_eq!(poll_with(first, Waker::noop()), Poll::Ready(Err(RecvError)));
+    });
 }
 
 #[test]
 fn a_waker_behind_the_first_that_drops_the_last_sender_when_replaced() {
-    for (name, make) in CHANNELS {
-        watchdog(name, move || {
-            let (tx, rx1, rx2) = two_receivers(make);
-            let mut first = pin!(rx1.recv());
-            let mut second = pin!(rx2.recv());
-            wait_in_line(first.as_mut(), Waker::noop());
-            // The second waiter's waker owns the last sender; polled again
-            // with another waker, the old one is dropped, and with it the
-            // sender: the channel closes.
-            let waker = Rigged::on_drop(move || drop(tx));
-            wait_in_line(second.as_mut(), &waker);
-            drop(waker);
-            assert_eq!(
-                poll_with(second.as_mut(), Waker::noop()),
-                Poll::Ready(Err(RecvError)),
-                "{name}: the replaced waker's drop closed the channel"
-            );
-            assert_eq!(
-                poll_with(first.as_mut(), Waker::noop()),
-                Poll::Ready(Err(RecvError))
-            );
-        });
-    }
+    with_two_receivers(|name, tx, first, mut second| {
+        // The second waiter's waker owns the last sender; polled again
+        // with another waker, the old one is dropped, and with it the
+        // sender: the channel closes.
+        let waker = Rigged::on_drop(move || drop(tx));
+        wait_in_line(second.as_mut(), &waker);
+        drop(waker);
+        assert_eq!(
+            poll_with(second, Waker::noop()),
+            Poll::Ready(Err(RecvError)),
+            "{name}: the replaced waker's drop closed the channel"
+        );
+        assert_eq!(poll_with(first, Waker::noop()), Poll::Ready(Err(RecvError)));
+    });
 }
