@@ -274,29 +274,73 @@ loom::thread_local! {
     static DEFERRED: Deferred = Deferred::new(std::collections::VecDeque::new());
 }
 
-/// Defers `relay`'s wake-up to [`wake_deferred`] on this thread. A thread
-/// that is being torn down has no list any more; its wake-up runs at once.
+/// Wake-ups deferred by threads whose own list was gone (a thread being
+/// torn down, its thread-locals destroyed, still notifying: a thread-local
+/// whose destructor drops a channel's last sender closes it). A static
+/// never goes away; [`wake_deferred`] empties it after its own list.
+static TORN_DOWN: std::sync::Mutex<Vec<std::sync::Arc<Relay>>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether [`TORN_DOWN`] may hold a wake-up: one load on the common path.
+static TORN_DOWN_PENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Defers `relay`'s wake-up to [`wake_deferred`] on this thread, or, if
+/// this thread's list is gone, to [`TORN_DOWN`]: never at once, under
+/// event-listener's lock.
 fn defer(relay: std::sync::Arc<Relay>) {
     let mut relay = Some(relay);
     let _ = DEFERRED.try_with(|list| list.borrow_mut().push_back(relay.take().expect("once")));
     if let Some(relay) = relay {
-        relay.wake_now();
+        let mut torn_down = TORN_DOWN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        torn_down.push(relay);
+        // Ordering: Release, so that a drain that sees the flag sees the
+        // push; this thread's own drain follows in program order anyway.
+        TORN_DOWN_PENDING.store(true, std::sync::atomic::Ordering::Release);
     }
 }
 
 /// Wakes the tasks of the relays woken on this thread, oldest first; called
 /// after every `Event::notify`, outside every lock. A waker that uses the
 /// channel again may defer more wake-ups meanwhile; this takes them too.
+/// A waker whose `wake` panics does not stop the others: the first panic
+/// is raised again once all are woken.
 fn wake_deferred() {
+    let mut panicked = None;
     loop {
         // The list is borrowed only to take one relay: a wake-up below may
         // come back here, or defer another.
-        let next = DEFERRED.try_with(|list| list.borrow_mut().pop_front());
-        let Ok(Some(relay)) = next else {
-            return;
+        let next = match DEFERRED.try_with(|list| list.borrow_mut().pop_front()) {
+            Ok(Some(relay)) => relay,
+            _ => match take_torn_down() {
+                Some(relay) => relay,
+                None => break,
+            },
         };
-        relay.wake_now();
+        let woken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| next.wake_now()));
+        if let Err(payload) = woken {
+            panicked.get_or_insert(payload);
+        }
     }
+    if let Some(payload) = panicked {
+        std::panic::resume_unwind(payload);
+    }
+}
+
+/// One relay from [`TORN_DOWN`], if any.
+fn take_torn_down() -> Option<std::sync::Arc<Relay>> {
+    // Ordering: Acquire pairs with the Release store in `defer`.
+    if !TORN_DOWN_PENDING.load(std::sync::atomic::Ordering::Acquire) {
+        return None;
+    }
+    let mut torn_down = TORN_DOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let relay = torn_down.pop();
+    if torn_down.is_empty() {
+        TORN_DOWN_PENDING.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+    relay
 }
 
 /// Stores `waker` in `slot` unless the stored one wakes the same task, and

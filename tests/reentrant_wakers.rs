@@ -158,3 +158,117 @@ fn a_waker_behind_the_first_that_drops_the_last_sender_when_replaced() {
         assert_eq!(poll_with(first, Waker::noop()), Poll::Ready(Err(RecvError)));
     });
 }
+
+/// A waker that counts its wake-ups.
+#[derive(Default)]
+struct Count(std::sync::atomic::AtomicUsize);
+
+impl Wake for Count {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A waker whose `wake` panics.
+struct PanicOnWake;
+
+impl Wake for PanicOnWake {
+    fn wake(self: Arc<Self>) {
+        panic!("a waker's wake panicked");
+    }
+}
+
+#[test]
+fn a_waker_that_panics_as_it_is_woken_loses_no_wake_up_behind_it() {
+    for (name, make) in CHANNELS {
+        watchdog(name, move || {
+            let (tx, rx) = make(2);
+            let (rx2, rx3) = (rx.clone(), rx.clone());
+            let mut first = pin!(rx.recv());
+            let mut second = pin!(rx2.recv());
+            let mut third = pin!(rx3.recv());
+            let count = Arc::new(Count::default());
+            wait_in_line(first.as_mut(), Waker::noop());
+            wait_in_line(second.as_mut(), &Waker::from(Arc::new(PanicOnWake)));
+            wait_in_line(third.as_mut(), &Waker::from(count.clone()));
+            // The close wakes all three, the second's waker panicking on a
+            // thread that then ends: the third's wake-up must not be lost.
+            let closed = std::thread::spawn(move || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.close()))
+            })
+            .join()
+            .unwrap();
+            assert!(
+                closed.is_err(),
+                "{name}: the waker's panic reaches the close"
+            );
+            assert_eq!(
+                count.0.load(std::sync::atomic::Ordering::SeqCst),
+                1,
+                "{name}"
+            );
+            for fut in [first, second, third] {
+                assert_eq!(poll_with(fut, Waker::noop()), Poll::Ready(Err(RecvError)));
+            }
+        });
+    }
+}
+
+std::thread_local! {
+    /// A sender that a thread's teardown drops.
+    static HELD: std::cell::RefCell<Option<Sender<u32>>> = const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn a_thread_being_torn_down_that_closes_a_channel_does_not_deadlock() {
+    // A thread's thread-local holds a channel's last sender, and is
+    // destroyed after the channel's list of deferred wake-ups (the later
+    // thread-local, destroyed first): the close then defers the wake-ups
+    // of that thread's teardown. The second waiter's waker drops the third
+    // waiter's future (an executor that is gone), which uses event-
+    // listener's lock: run under the notify, it would deadlock.
+    for (name, make) in CHANNELS {
+        watchdog(name, move || {
+            let leak = |rx: Receiver<u32>| -> &'static Receiver<u32> { Box::leak(Box::new(rx)) };
+            let (tx, rx) = make(2);
+            let (r1, r2, r3) = (leak(rx.clone()), leak(rx.clone()), leak(rx));
+            let mut first = Box::pin(r1.recv());
+            let mut second = Box::pin(r2.recv());
+            let third = Arc::new(Mutex::new(Some(Box::pin(r3.recv()))));
+            wait_in_line(first.as_mut(), Waker::noop());
+            let dropper = third.clone();
+            let waker = Rigged::on_wake(move || drop(dropper.lock().unwrap().take()));
+            wait_in_line(second.as_mut(), &waker);
+            let mut third_fut = third.lock().unwrap().take().unwrap();
+            wait_in_line(third_fut.as_mut(), Waker::noop());
+            *third.lock().unwrap() = Some(third_fut);
+            // Another channel, whose close makes the thread set up its
+            // list of deferred wake-ups after `HELD`.
+            let (other_tx, other_rx) = make(2);
+            let (o1, o2) = (leak(other_rx.clone()), leak(other_rx));
+            let mut o_first = Box::pin(o1.recv());
+            let mut o_second = Box::pin(o2.recv());
+            wait_in_line(o_first.as_mut(), Waker::noop());
+            wait_in_line(o_second.as_mut(), Waker::noop());
+            std::thread::spawn(move || {
+                HELD.with(|held| *held.borrow_mut() = Some(tx));
+                other_tx.close();
+            })
+            .join()
+            .unwrap();
+            assert_eq!(
+                poll_with(first.as_mut(), Waker::noop()),
+                Poll::Ready(Err(RecvError)),
+                "{name}"
+            );
+            assert_eq!(
+                poll_with(second.as_mut(), Waker::noop()),
+                Poll::Ready(Err(RecvError))
+            );
+            assert!(
+                third.lock().unwrap().is_none(),
+                "{name}: the second's wake-up ran"
+            );
+        });
+    }
+}
