@@ -14,6 +14,16 @@ pub(crate) enum PushError<T> {
     Closed(T),
 }
 
+impl<T> PushError<T> {
+    /// The reason, and the value handed back.
+    pub(crate) fn into_parts(self) -> (PushError<()>, T) {
+        match self {
+            PushError::Full(v) => (PushError::Full(()), v),
+            PushError::Closed(v) => (PushError::Closed(()), v),
+        }
+    }
+}
+
 /// Why a pop returned nothing: the public [`TryRecvError`] itself, so a
 /// `try_recv` returns the queue's result as it is.
 pub(crate) use crate::error::TryRecvError as PopError;
@@ -75,10 +85,7 @@ pub(crate) trait Queue<T> {
         let mut result = Ok(());
         while let Some(value) = src.pop() {
             if let Err(e) = self.push(value) {
-                let (err, back) = match e {
-                    PushError::Full(v) => (PushError::Full(()), v),
-                    PushError::Closed(v) => (PushError::Closed(()), v),
-                };
+                let (err, back) = e.into_parts();
                 src.push(back);
                 result = Err(err);
                 break;

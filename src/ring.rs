@@ -714,15 +714,10 @@ impl<T> Queue<T> for Ring<T> {
             // 415 -> 254 instructions per message (single `send`/`recv`:
             // 113).
             let value = src.pop().expect("one value");
-            return self.push(value).map(|()| 1).map_err(|e| match e {
-                PushError::Full(value) => {
-                    src.push(value);
-                    PushError::Full(())
-                }
-                PushError::Closed(value) => {
-                    src.push(value);
-                    PushError::Closed(())
-                }
+            return self.push(value).map(|()| 1).map_err(|e| {
+                let (err, value) = e.into_parts();
+                src.push(value);
+                err
             });
         }
         let cap = self.slots.len();

@@ -13,16 +13,15 @@
 
 mod common;
 
-use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
-use common::{current_thread_rt, multi_thread_rt, panicky, watchdog};
+use common::{current_thread_rt, multi_thread_rt, panicky, poll_once, watchdog};
 use futures::executor::block_on;
 use futures::StreamExt;
 use ringchan::{
@@ -136,10 +135,6 @@ impl Flag {
     fn woken(&self) -> bool {
         self.0.load(Relaxed)
     }
-}
-
-fn poll_once<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(waker))
 }
 
 // ------------------------------------------------------------- panicking Drop

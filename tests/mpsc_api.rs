@@ -12,7 +12,8 @@ mod common;
 mod mpsc_util;
 
 use common::{
-    guard, panicky, parked, scaled, watchdog, woken_only_by, Bomb, DropLog, Polled, WakeCount,
+    guard, panicky, parked, poll_once, scaled, watchdog, woken_only_by, Bomb, DropLog, Polled,
+    WakeCount,
 };
 use mpsc::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use mpsc_util::{assert_try_recv_never_spuriously_empty, panic_file};
@@ -638,8 +639,7 @@ fn pending_with<F: std::future::Future>(
     fut: std::pin::Pin<&mut F>,
     count: &Arc<WakeCount>,
 ) -> bool {
-    let waker = Waker::from(count.clone());
-    std::future::Future::poll(fut, &mut Context::from_waker(&waker)).is_pending()
+    poll_once(fut, &Waker::from(count.clone())).is_pending()
 }
 
 /// Polls `fut` once with a no-op waker; `true` if it is pending.
@@ -649,10 +649,7 @@ fn parked_once<F: std::future::Future + Unpin>(fut: &mut F) -> bool {
 
 /// Polls `fut` once with a no-op waker.
 fn poll_noop<F: std::future::Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-    std::future::Future::poll(
-        std::pin::Pin::new(fut),
-        &mut Context::from_waker(Waker::noop()),
-    )
+    poll_once(std::pin::Pin::new(fut), Waker::noop())
 }
 
 #[test]

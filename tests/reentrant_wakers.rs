@@ -11,9 +11,9 @@ mod common;
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Poll, Wake, Waker};
 
-use common::{panicky, watchdog};
+use common::{panicky, poll_once, watchdog, WakeCount};
 use ringchan::{bounded, unbounded, Receiver, Recv, RecvError, Sender};
 
 /// A channel constructor; the unbounded one ignores the capacity.
@@ -21,10 +21,6 @@ type Make = fn(usize) -> (Sender<u32>, Receiver<u32>);
 
 /// Both flavours, with room for two messages.
 const CHANNELS: [(&str, Make); 2] = [("bounded", bounded::<u32>), ("unbounded", |_| unbounded())];
-
-fn poll_with<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(waker))
-}
 
 /// A waker whose `wake` (by value or by reference) runs an action, once,
 /// and whose last clone's `drop` runs another, once.
@@ -81,8 +77,8 @@ fn two_receivers(make: Make) -> (Sender<u32>, Receiver<u32>, Receiver<u32>) {
 /// a waiting task gives the other side a turn first), so the second poll
 /// joins the line.
 fn wait_in_line<F: Future>(mut fut: Pin<&mut F>, waker: &Waker) {
-    assert!(poll_with(fut.as_mut(), Waker::noop()).is_pending());
-    assert!(poll_with(fut.as_mut(), waker).is_pending());
+    assert!(poll_once(fut.as_mut(), Waker::noop()).is_pending());
+    assert!(poll_once(fut.as_mut(), waker).is_pending());
 }
 
 /// A scenario of [`with_two_receivers`]: the channel's name, its sender,
@@ -117,8 +113,8 @@ fn a_waker_behind_the_first_that_closes_the_channel_as_it_is_woken() {
         tx.try_send(1).unwrap();
         tx.try_send(2).unwrap();
         assert!(tx.is_closed(), "{name}: the wake-up ran the close");
-        assert_eq!(poll_with(first, Waker::noop()), Poll::Ready(Ok(1)));
-        assert_eq!(poll_with(second, Waker::noop()), Poll::Ready(Ok(2)));
+        assert_eq!(poll_once(first, Waker::noop()), Poll::Ready(Ok(1)));
+        assert_eq!(poll_once(second, Waker::noop()), Poll::Ready(Ok(2)));
     });
 }
 
@@ -130,14 +126,14 @@ fn a_waker_behind_the_first_whose_clone_closes_the_channel() {
         panicky::arm_quiet(move || {
             tx.close();
         });
-        let polled = poll_with(second, &panicky::waker());
+        let polled = poll_once(second, &panicky::waker());
         assert!(panicky::fired(), "{name}: the poll cloned the new waker");
         assert_eq!(
             polled,
             Poll::Ready(Err(RecvError)),
             "{name}: closed and empty"
         );
-        assert_eq!(poll_with(first, Waker::noop()), Poll::Ready(Err(RecvError)));
+        assert_eq!(poll_once(first, Waker::noop()), Poll::Ready(Err(RecvError)));
     });
 }
 
@@ -151,22 +147,12 @@ fn a_waker_behind_the_first_that_drops_the_last_sender_when_replaced() {
         wait_in_line(second.as_mut(), &waker);
         drop(waker);
         assert_eq!(
-            poll_with(second, Waker::noop()),
+            poll_once(second, Waker::noop()),
             Poll::Ready(Err(RecvError)),
             "{name}: the replaced waker's drop closed the channel"
         );
-        assert_eq!(poll_with(first, Waker::noop()), Poll::Ready(Err(RecvError)));
+        assert_eq!(poll_once(first, Waker::noop()), Poll::Ready(Err(RecvError)));
     });
-}
-
-/// A waker that counts its wake-ups.
-#[derive(Default)]
-struct Count(std::sync::atomic::AtomicUsize);
-
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
 }
 
 /// A waker whose `wake` panics.
@@ -187,7 +173,7 @@ fn a_waker_that_panics_as_it_is_woken_loses_no_wake_up_behind_it() {
             let mut first = pin!(rx.recv());
             let mut second = pin!(rx2.recv());
             let mut third = pin!(rx3.recv());
-            let count = Arc::new(Count::default());
+            let count = Arc::new(WakeCount::default());
             wait_in_line(first.as_mut(), Waker::noop());
             wait_in_line(second.as_mut(), &Waker::from(Arc::new(PanicOnWake)));
             wait_in_line(third.as_mut(), &Waker::from(count.clone()));
@@ -202,13 +188,9 @@ fn a_waker_that_panics_as_it_is_woken_loses_no_wake_up_behind_it() {
                 closed.is_err(),
                 "{name}: the waker's panic reaches the close"
             );
-            assert_eq!(
-                count.0.load(std::sync::atomic::Ordering::SeqCst),
-                1,
-                "{name}"
-            );
+            assert_eq!(count.count(), 1, "{name}: the third's wake-up");
             for fut in [first, second, third] {
-                assert_eq!(poll_with(fut, Waker::noop()), Poll::Ready(Err(RecvError)));
+                assert_eq!(poll_once(fut, Waker::noop()), Poll::Ready(Err(RecvError)));
             }
         });
     }
@@ -260,12 +242,12 @@ fn a_thread_being_torn_down_that_closes_a_channel_does_not_deadlock() {
             .join()
             .unwrap();
             assert_eq!(
-                poll_with(first.as_mut(), Waker::noop()),
+                poll_once(first.as_mut(), Waker::noop()),
                 Poll::Ready(Err(RecvError)),
                 "{name}"
             );
             assert_eq!(
-                poll_with(second.as_mut(), Waker::noop()),
+                poll_once(second.as_mut(), Waker::noop()),
                 Poll::Ready(Err(RecvError))
             );
             assert!(

@@ -359,3 +359,8 @@ pub fn watchdog<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 's
         Err(payload) => std::panic::resume_unwind(payload),
     }
 }
+
+/// Polls `fut` once with `waker`.
+pub fn poll_once<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(waker))
+}
