@@ -43,9 +43,11 @@ pub(crate) trait Queue<T> {
     /// Takes the value at the front.
     fn pop(&self) -> Result<T, PopError>;
     /// [`Queue::pop`], its fast path compiled into the caller: for
-    /// `try_recv`, whose caller then gets the value from the slot without
-    /// staging it through the stack of an out-of-line `pop`. Kept apart so
-    /// the waiting paths, which call `pop` in more places, do not grow.
+    /// `try_recv`, and for the waits of `recv` futures and streams of small
+    /// messages (see `Chan::try_recv_for_wait`), whose callers then get the
+    /// value from the slot without staging it through the stack of an
+    /// out-of-line `pop`. Kept apart so the other paths, which call `pop` in
+    /// more places, do not grow.
     #[inline(always)]
     fn pop_inline(&self) -> Result<T, PopError> {
         self.pop()
