@@ -656,7 +656,24 @@ impl Acquire<'_> {
     /// Tries the fast path, then waits in line. `Ready(Ok)` means the
     /// permits are held by this acquire until [`take`](Self::take); polling
     /// again returns `Ready(Ok)` again.
+    #[inline]
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
+        // The common case inline: a first poll that finds permits free.
+        if let Step::Start = self.step {
+            if self.sem.try_acquire(self.n).is_ok() {
+                self.step = Step::Acquired;
+                return Poll::Ready(Ok(()));
+            }
+        }
+        self.poll_slow(cx)
+    }
+
+    /// [`Acquire::poll`] past its inline case: waits in line, or answers
+    /// from a finished step. A first poll that found no permits free tries
+    /// once more here before it queues: one more load of the state, on a
+    /// path that goes on to take the line's lock anyway.
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
         let result = match self.step {
             Step::Acquired => return Poll::Ready(Ok(())),
             Step::Done => return Poll::Ready(Err(Closed)),
@@ -694,7 +711,20 @@ impl Acquire<'_> {
 
     /// Gives back whatever this acquire holds or was handed, and leaves the
     /// line; `true` if permits went back. Idempotent; `Drop` calls it.
+    #[inline]
     pub(crate) fn cancel(&mut self) -> bool {
+        // Inline: nearly every acquire is cancelled finished (its permits
+        // taken) or never polled, which holds nothing to give back.
+        if let Step::Start | Step::Done = self.step {
+            self.step = Step::Done;
+            return false;
+        }
+        self.cancel_slow()
+    }
+
+    /// [`Acquire::cancel`] of an acquire that holds permits or a place.
+    #[inline(never)]
+    fn cancel_slow(&mut self) -> bool {
         match std::mem::replace(&mut self.step, Step::Done) {
             Step::Start | Step::Done => false,
             Step::Acquired => {

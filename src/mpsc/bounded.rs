@@ -255,6 +255,7 @@ struct Reserve<'a, T> {
 }
 
 impl<T> Reserve<'_, T> {
+    #[inline]
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), semaphore::Closed>> {
         // A `Pending` acquire drops `coop`, which gives the budget back.
         let coop = ready!(coop::poll_proceed(cx));
@@ -293,6 +294,7 @@ impl<T> Sender<T> {
 
     /// Sends a message holding a permit; on a gone receiver, gives the
     /// permit back and hands the message back.
+    #[inline]
     fn send_permitted(&self, value: T) -> Result<(), T> {
         // A `match`, not `inspect_err`: passing the `Result` by value
         // copied it whole, message and all, on every send (`gdb`, one
