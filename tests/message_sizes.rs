@@ -1,0 +1,139 @@
+//! The waiting `send`, `recv` and stream paths with messages of several
+//! sizes. Messages of up to 16 bytes take a try compiled into the future's
+//! poll, larger ones an out-of-line try (`chan.rs`, `inlines_tries`); each
+//! size here goes through both waits (full, then empty) many times, on both
+//! runtimes and on blocking threads, and through a close that ends a wait.
+
+mod common;
+
+use futures::StreamExt;
+
+/// A message of `N` bytes whose every byte is derived from its sequence
+/// number, so that a torn or mixed-up copy shows.
+#[derive(Clone, Debug, PartialEq)]
+struct Msg<const N: usize>([u8; N]);
+
+impl<const N: usize> Msg<N> {
+    fn new(seq: usize) -> Self {
+        let mut bytes = [0u8; N];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (seq.wrapping_mul(31).wrapping_add(i * 7) % 251) as u8;
+        }
+        Msg(bytes)
+    }
+}
+
+/// Messages per run: enough that every one of them waits on capacity 1.
+fn messages() -> usize {
+    common::scaled(2_000)
+}
+
+/// One producer task and one consumer task through `bounded(cap)`, with
+/// `send().await` and either `recv().await` or the stream; checks every
+/// message arrives once, in order, intact.
+async fn one_to_one<const N: usize>(cap: usize, as_stream: bool) {
+    let n = messages();
+    let (tx, rx) = ringchan::bounded::<Msg<N>>(cap);
+    let producer = tokio::spawn(async move {
+        for seq in 0..n {
+            tx.send(Msg::new(seq)).await.expect("receiver alive");
+        }
+    });
+    let consumer = tokio::spawn(async move {
+        let mut got = 0;
+        if as_stream {
+            let mut rx = rx;
+            while let Some(m) = rx.next().await {
+                assert_eq!(m, Msg::new(got), "message {got} of {N} bytes");
+                got += 1;
+            }
+        } else {
+            while let Ok(m) = rx.recv().await {
+                assert_eq!(m, Msg::new(got), "message {got} of {N} bytes");
+                got += 1;
+            }
+        }
+        got
+    });
+    producer.await.expect("producer");
+    assert_eq!(consumer.await.expect("consumer"), n);
+}
+
+/// The same through blocking threads (`send_blocking`/`recv_blocking`).
+fn one_to_one_blocking<const N: usize>(cap: usize) {
+    let n = messages();
+    let (tx, rx) = ringchan::bounded::<Msg<N>>(cap);
+    let producer = std::thread::spawn(move || {
+        for seq in 0..n {
+            tx.send_blocking(Msg::new(seq)).expect("receiver alive");
+        }
+    });
+    let mut got = 0;
+    while let Ok(m) = rx.recv_blocking() {
+        assert_eq!(m, Msg::new(got), "message {got} of {N} bytes");
+        got += 1;
+    }
+    producer.join().expect("producer");
+    assert_eq!(got, n);
+}
+
+/// A send waiting on a full channel gets its message back, intact, when
+/// the receiver goes; a receive waiting on an empty one ends when the
+/// last sender goes.
+async fn close_ends_waits<const N: usize>() {
+    let (tx, rx) = ringchan::bounded::<Msg<N>>(1);
+    tx.send(Msg::new(0)).await.unwrap();
+    let mut send = Box::pin(tx.send(Msg::new(1)));
+    assert!(common::poll_once(send.as_mut(), &futures::task::noop_waker()).is_pending());
+    drop(rx);
+    let back = send.await.expect_err("receiver gone").into_inner();
+    assert_eq!(back, Msg::new(1));
+
+    let (tx, rx) = ringchan::bounded::<Msg<N>>(1);
+    let mut recv = Box::pin(rx.recv());
+    assert!(common::poll_once(recv.as_mut(), &futures::task::noop_waker()).is_pending());
+    drop(tx);
+    assert!(recv.await.is_err());
+}
+
+/// Every scenario for messages of `N` bytes.
+fn all_for<const N: usize>() {
+    for cap in [1, 4] {
+        for as_stream in [false, true] {
+            common::current_thread_rt().block_on(one_to_one::<N>(cap, as_stream));
+            common::multi_thread_rt().block_on(one_to_one::<N>(cap, as_stream));
+        }
+        one_to_one_blocking::<N>(cap);
+    }
+    common::current_thread_rt().block_on(close_ends_waits::<N>());
+}
+
+#[test]
+fn one_byte_messages() {
+    all_for::<1>();
+}
+
+#[test]
+fn eight_byte_messages() {
+    all_for::<8>();
+}
+
+#[test]
+fn sixteen_byte_messages() {
+    all_for::<16>();
+}
+
+#[test]
+fn seventeen_byte_messages() {
+    all_for::<17>();
+}
+
+#[test]
+fn sixty_four_byte_messages() {
+    all_for::<64>();
+}
+
+#[test]
+fn kilobyte_messages() {
+    all_for::<1024>();
+}
