@@ -369,7 +369,7 @@ impl<T, Q: Queue<T>> Chan<T, Q, AllLines> {
     /// (`#[inline(always)]` on the closure); a larger one would be copied
     /// more often on the way into the slot. Measured as for
     /// [`Chan::try_recv_for_wait`]: current-thread SPSC capacity 1024,
-    /// 8 bytes, 58.4 M -> 56.8 M instructions, MPSC 64 75.2 M -> 73.4 M;
+    /// 8 bytes, 58.4 M -> 56.8 M instructions, MPSC 64 75.2 M -> 73.3 M;
     /// with 64-byte messages inlining cost 90.8 M -> 101.6 M.
     pub(crate) fn poll_send(
         &self,

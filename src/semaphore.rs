@@ -669,9 +669,10 @@ impl Acquire<'_> {
     }
 
     /// [`Acquire::poll`] past its inline case: waits in line, or answers
-    /// from a finished step. A first poll that found no permits free tries
-    /// once more here before it queues: one more load of the state, on a
-    /// path that goes on to take the line's lock anyway.
+    /// from a finished step. A first poll whose inline try failed (no
+    /// permits free, or closed) tries once more here: one more load of the
+    /// state, which either succeeds, answers `Closed`, or goes on to queue
+    /// under the line's lock.
     #[inline(never)]
     fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
         let result = match self.step {
@@ -737,6 +738,7 @@ impl Acquire<'_> {
 }
 
 impl Drop for Acquire<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.cancel();
     }
