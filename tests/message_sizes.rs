@@ -108,32 +108,23 @@ fn all_for<const N: usize>() {
     common::current_thread_rt().block_on(close_ends_waits::<N>());
 }
 
-#[test]
-fn one_byte_messages() {
-    all_for::<1>();
+/// One test per message size, each running [`all_for`].
+macro_rules! sizes {
+    ($($name:ident => $n:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                all_for::<$n>();
+            }
+        )*
+    };
 }
 
-#[test]
-fn eight_byte_messages() {
-    all_for::<8>();
-}
-
-#[test]
-fn sixteen_byte_messages() {
-    all_for::<16>();
-}
-
-#[test]
-fn seventeen_byte_messages() {
-    all_for::<17>();
-}
-
-#[test]
-fn sixty_four_byte_messages() {
-    all_for::<64>();
-}
-
-#[test]
-fn kilobyte_messages() {
-    all_for::<1024>();
+sizes! {
+    one_byte_messages => 1,
+    eight_byte_messages => 8,
+    sixteen_byte_messages => 16,
+    seventeen_byte_messages => 17,
+    sixty_four_byte_messages => 64,
+    kilobyte_messages => 1024,
 }
