@@ -658,37 +658,40 @@ impl Acquire<'_> {
     /// again returns `Ready(Ok)` again.
     #[inline]
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
-        // The common case inline: a first poll that finds permits free.
+        // A first poll's try inline: permits free (the common case), or
+        // closed. Only a first poll that finds too few permits, and later
+        // polls, go out of line.
         if let Step::Start = self.step {
-            if self.sem.try_acquire(self.n).is_ok() {
-                self.step = Step::Acquired;
-                return Poll::Ready(Ok(()));
+            match self.sem.try_acquire(self.n) {
+                Ok(()) => {
+                    self.step = Step::Acquired;
+                    return Poll::Ready(Ok(()));
+                }
+                Err(TryAcquireError::Closed) => {
+                    self.step = Step::Done;
+                    return Poll::Ready(Err(Closed));
+                }
+                Err(TryAcquireError::NoPermits) => {}
             }
         }
         self.poll_slow(cx)
     }
 
-    /// [`Acquire::poll`] past its inline case: waits in line, or answers
-    /// from a finished step. A first poll whose inline try failed (no
-    /// permits free, or closed) tries once more here: one more load of the
-    /// state, which either succeeds, answers `Closed`, or goes on to queue
-    /// under the line's lock.
+    /// [`Acquire::poll`] past its inline try: queues a first poll that
+    /// found too few permits (`enqueue` looks once more, under the line's
+    /// lock), polls a waiting one, or answers from a finished step.
     #[inline(never)]
     fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
         let result = match self.step {
             Step::Acquired => return Poll::Ready(Ok(())),
             Step::Done => return Poll::Ready(Err(Closed)),
-            Step::Start => match self.sem.try_acquire(self.n) {
-                Ok(()) => Ok(()),
-                Err(TryAcquireError::Closed) => Err(Closed),
-                Err(TryAcquireError::NoPermits) => match self.sem.enqueue(self.n, cx.waker()) {
-                    Ok(None) => Ok(()),
-                    Ok(Some(id)) => {
-                        self.step = Step::Waiting(id);
-                        return Poll::Pending;
-                    }
-                    Err(closed) => Err(closed),
-                },
+            Step::Start => match self.sem.enqueue(self.n, cx.waker()) {
+                Ok(None) => Ok(()),
+                Ok(Some(id)) => {
+                    self.step = Step::Waiting(id);
+                    return Poll::Pending;
+                }
+                Err(closed) => Err(closed),
             },
             Step::Waiting(id) => match self.sem.poll_waiter(id, self.n, cx.waker()) {
                 Poll::Pending => return Poll::Pending,
