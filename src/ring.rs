@@ -596,9 +596,16 @@ impl<T> Queue<T> for Ring<T> {
         }
     }
 
-    /// One inline try for the common case (the slot at `head` full, the CAS
-    /// won); empty, closed and lost races go to the loop out of line, as
-    /// for `push`.
+    /// One inline try for the common cases: the slot at `head` full and the
+    /// CAS won, or the ring empty (or closed and drained). A lost race or a
+    /// value still being written goes to the loop out of line.
+    ///
+    /// The empty answer inline: callgrind, whole process, 200,000 round
+    /// trips of a capacity-1 ping-pong between two tasks that join the
+    /// waiters at once: 419.8 M -> 391.8 M instructions; race, one round
+    /// of 200,000 messages, current-thread: ping-pong 57.8 M -> 55.0 M,
+    /// SPSC capacity 1 519.0 M -> 505.0 M, the capacity-1024 rows 0.5-0.7%
+    /// more (two instructions per message on the receive's success path).
     #[inline]
     fn pop(&self) -> Result<T, PopError> {
         self.pop_inline()
@@ -610,15 +617,32 @@ impl<T> Queue<T> for Ring<T> {
         // Ordering: as in `pop_slow`, whose first iteration this is.
         let head = self.head.load(Ordering::Relaxed);
         let slot = self.slot(head);
-        if slot.stamp.load(Ordering::Acquire) == head.wrapping_add(1)
-            && self
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        if stamp == head.wrapping_add(1) {
+            if self
                 .head
                 .compare_exchange_weak(head, self.next(head), Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
-        {
-            // SAFETY: we won the head CAS at `head` after Acquire-loading
-            // stamp `head + 1`.
-            return Ok(unsafe { self.take(head) });
+            {
+                // SAFETY: we won the head CAS at `head` after Acquire-loading
+                // stamp `head + 1`.
+                return Ok(unsafe { self.take(head) });
+            }
+        } else if stamp == head {
+            // Empty or closed, answered here too: a waiting receive tries
+            // two or three times per wait, and all but the last find the
+            // ring empty. Ordering as in `pop_slow`'s empty check, which
+            // this is; a slot a producer is still writing (tail moved on)
+            // goes there to be waited out.
+            crate::sync::seqcst_edge();
+            let tail = self.tail.load(Ordering::SeqCst);
+            if tail & !self.mark_bit == head {
+                return Err(if tail & self.mark_bit != 0 {
+                    PopError::Closed
+                } else {
+                    PopError::Empty
+                });
+            }
         }
         self.pop_slow()
     }
