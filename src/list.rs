@@ -456,6 +456,7 @@ impl<T> List<T> {
     ///   `offset < BLOCK_CAP`) to the next position, and `block` is the
     ///   block of `lap`.
     /// - `next_block` is `Some` if `offset == BLOCK_CAP - 1`.
+    #[inline(always)]
     unsafe fn write(
         &self,
         block: *mut Block<T>,
@@ -670,8 +671,36 @@ impl<T> List<T> {
 }
 
 impl<T> Queue<T> for List<T> {
+    /// The first try of `push_or_closed`, inlined for the common case: the
+    /// tail on a slot that is not its block's last, the CAS won. The last
+    /// slot (whose producer links the next block), the bridge, a lost race
+    /// and a closed list go to the loop out of line.
     #[inline]
     fn push(&self, value: T) -> Result<(), PushError<T>> {
+        // Ordering: Acquire on both loads, as in `push_or_closed`.
+        let tail = self.tail.index.load(Ordering::Acquire);
+        let block = self.tail.block.load(Ordering::Acquire);
+        let offset = (tail >> SHIFT) % LAP;
+        if tail & MARK == 0
+            && offset + 1 < BLOCK_CAP
+            // Ordering: as for the claim in `push_or_closed`.
+            && self
+                .tail
+                .index
+                .compare_exchange_weak(
+                    tail,
+                    tail.wrapping_add(ONE),
+                    Ordering::SeqCst,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+        {
+            // SAFETY: as in `push_or_closed`: our CAS moved tail from
+            // {lap, offset}, not a bridge, and `block` is lap's block;
+            // `offset` is not the lap's last slot, so no next block is due.
+            unsafe { self.write(block, offset, None, value) };
+            return Ok(());
+        }
         self.push_or_closed(value).map_err(PushError::Closed)
     }
 
