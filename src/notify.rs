@@ -410,7 +410,7 @@ impl First {
         // that came meanwhile stays as NOTIFIED for our next look, and the
         // waker we stored is woken for it: a notified place has always had
         // its waker woken, which lets a waiter that just joined skip its
-        // first look (chan.rs, `park_slow`) and still see the notification.
+        // first look (chan.rs, `park_loop`) and still see the notification.
         if let Err(Some(waker)) = self.leave_busy(WAITING, NOTIFIED) {
             waker.wake();
         }

@@ -66,7 +66,7 @@ impl Room {
     }
 
     /// Takes a token, blocking the thread as the channel does (chan.rs,
-    /// `park_slow`): try, join, re-check, wait.
+    /// `park_loop`): try, join, re-check, wait.
     fn consume_blocking(&self) {
         loop {
             if self.take_token() {
@@ -81,7 +81,7 @@ impl Room {
         }
     }
 
-    /// Takes a token as a task does (chan.rs, `park_slow`): a task in line
+    /// Takes a token as a task does (chan.rs, `park_loop`): a task in line
     /// looks at its place before each try, except right after a join that
     /// stored its waker.
     fn consume_async(&self) {
