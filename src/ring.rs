@@ -1082,6 +1082,44 @@ mod tests {
         );
     }
 
+    /// A pop that finds its slot claimed but not yet written (tail moved
+    /// on, the stamp still `head`) waits for the write instead of answering
+    /// `Empty` (or, closed meanwhile, `Closed`): the inline empty check
+    /// must hand that case to `pop_slow`.
+    #[test]
+    #[cfg_attr(miri, ignore)] // sleeps
+    fn pop_waits_out_a_slot_being_written() {
+        for close in [false, true] {
+            for ring in rings::<u32>(2) {
+                let ring = StdArc::new(ring);
+                let head = ring.head.load(Ordering::Relaxed);
+                // A producer's claim of `head`, its write still to come.
+                ring.tail
+                    .compare_exchange(head, ring.next(head), Ordering::SeqCst, Ordering::Relaxed)
+                    .unwrap();
+                if close {
+                    assert!(ring.close());
+                }
+                let r = ring.clone();
+                let popper = std::thread::spawn(move || r.pop());
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                assert!(
+                    !popper.is_finished(),
+                    "close {close}: answered before the write"
+                );
+                // SAFETY: the tail CAS above claimed `head`, whose slot is empty.
+                unsafe { Ring::put(ring.slot(head), head, 7) };
+                assert_eq!(popper.join().unwrap(), Ok(7), "close {close}");
+                let end = if close {
+                    PopError::Closed
+                } else {
+                    PopError::Empty
+                };
+                assert_eq!(ring.pop(), Err(end));
+            }
+        }
+    }
+
     #[test]
     fn close_fails_pushes_and_drains_pops() {
         for ring in rings::<u8>(2) {

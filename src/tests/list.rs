@@ -320,3 +320,24 @@ fn two_consumers_empty_a_recycled_block() {
     }
     .check(4);
 }
+
+// The inline first try of `push`.
+
+/// Two producers race over an inline slot (offset 1) and the block's last
+/// slot (offset 2, the loop's: links the next block), then over the next
+/// block's inline slots, while a consumer pops across the bridge.
+#[test]
+fn two_producers_race_the_inline_push_into_the_last_slot() {
+    Mpmc {
+        skip: 1,
+        prefill: 0,
+        threads: &[&[Push, Push], &[Push], &[Pop; 3]],
+    }
+    .check_with(1, false);
+}
+
+/// `close` racing inline pushes (offsets 0 and 1) and one into the last slot.
+#[test]
+fn close_races_inline_pushes() {
+    close_races_push(0, 3, 3);
+}

@@ -371,3 +371,79 @@ fn batches_race_single_ops_cap2() {
 fn batches_race_single_ops_cap3() {
     batch_model(3, 4, 3, 3);
 }
+
+// The inline empty/closed answer of `pop_inline`.
+
+/// A waiter's half of the store-buffering pair without `join`'s own fence
+/// (a SeqCst RMW on a count, then a pop of the empty ring), racing a
+/// notifier's half (a push or a close, the notifier's fence, a SeqCst load of
+/// the count): the pop's inline Empty answer must not miss the push (or the
+/// close) while the notifier misses the count. Only `pop_inline`'s
+/// `seqcst_edge` orders the two under loom.
+fn inline_empty_pop_store_buffering(close: bool) {
+    use crate::sync::{AtomicUsize, Ordering};
+    loom::model(move || {
+        let ring = Arc::new(near_wrap(1));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let (r, w) = (ring.clone(), waiting.clone());
+        let notifier = thread::spawn(move || {
+            if close {
+                assert!(r.close());
+            } else {
+                r.push((0, 0)).unwrap();
+            }
+            crate::sync::seqcst_edge();
+            w.load(Ordering::SeqCst) != 0
+        });
+        // On a thread of its own: loom does not run the spawned thread
+        // before the main thread's first steps.
+        let waiter = thread::spawn(move || {
+            waiting.fetch_add(1, Ordering::SeqCst);
+            ring.pop()
+        });
+        let popped = waiter.join().unwrap();
+        let saw_waiter = notifier.join().unwrap();
+        assert!(
+            saw_waiter || popped != Err(PopError::Empty),
+            "the pop answered Empty and the notifier missed the waiter"
+        );
+    });
+}
+
+#[test]
+fn inline_empty_pop_sees_a_push_or_is_seen() {
+    inline_empty_pop_store_buffering(false);
+}
+
+#[test]
+fn inline_empty_pop_sees_a_close_or_is_seen() {
+    inline_empty_pop_store_buffering(true);
+}
+
+/// One pop of an empty ring racing a push and a close: `Closed` only if the
+/// push failed, a value only if it succeeded, and whatever the pop missed
+/// is there for the drain.
+#[test]
+fn inline_pop_races_a_push_and_a_close() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let ring = Arc::new(near_wrap(2));
+        let r = ring.clone();
+        let pusher = thread::spawn(move || r.push((0, 0)).is_ok());
+        let r = ring.clone();
+        let closer = thread::spawn(move || assert!(r.close()));
+        let r = ring.clone();
+        let popped = thread::spawn(move || r.pop()).join().unwrap();
+        let pushed = pusher.join().unwrap();
+        closer.join().unwrap();
+        match popped {
+            Ok(v) => assert!(pushed && v == (0, 0)),
+            Err(PopError::Closed) => {
+                assert!(!pushed, "Closed before a value pushed before the close")
+            }
+            Err(PopError::Empty) => assert_eq!(ring.pop().is_ok(), pushed),
+        }
+        assert_eq!(ring.pop(), Err(PopError::Closed));
+    });
+}
