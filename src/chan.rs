@@ -524,16 +524,13 @@ impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
         self.park_slow(line, ticket, wait, tried, attempt)
     }
 
-    /// Steps 1 to 5 of [`Chan::park`], out of line; `tried`: step 1 (or
-    /// the try after step 2) has just failed, so the loop starts at step 2
-    /// (or 3).
-    ///
-    /// A task's yield at step 2, the common end of a wait on a small
-    /// channel, is answered here before the loop, whose frame (six saved
+    /// The rest of [`Chan::park`], out of line: a task's yield at step 2,
+    /// the common end of a wait on a small channel, is answered here, and
+    /// everything else goes to [`Chan::park_loop`], whose frame (six saved
     /// registers and 200 bytes of stack) cost more than the yield itself.
     /// callgrind, race, ringchan alone, one round of 200,000 messages,
-    /// current-thread: SPSC capacity 1 505.0 M -> 481.8 M instructions,
-    /// ping-pong 55.0 M -> 52.6 M (64 bytes 62.9 M -> 60.5 M), the rows
+    /// current-thread: SPSC capacity 1 505.0 M -> 479.0 M instructions,
+    /// ping-pong 55.0 M -> 52.1 M (64 bytes 62.9 M -> 60.1 M), the rows
     /// that never yield unchanged. `park` is `#[inline(always)]` since:
     /// with this split the compiler stopped inlining it into the `recv`
     /// future's poll, which cost the capacity-1024 rows 11%.
@@ -547,7 +544,8 @@ impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
         attempt: impl FnMut() -> Option<R>,
     ) -> Poll<R> {
         if let Wait::Task(cx) = &wait {
-            if tried && ticket.is_none() && !self.joins_at_once() && !Self::awaits_close(line) {
+            // No ticket: step 1 has just failed (`tried` is set).
+            if ticket.is_none() && !Self::awaits_close(line) && !self.joins_at_once() {
                 *ticket = Some(Ticket::spun());
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
@@ -556,7 +554,9 @@ impl<T, Q: Queue<T>, L: Lines> Chan<T, Q, L> {
         self.park_loop(line, ticket, wait, tried, attempt)
     }
 
-    /// [`Chan::park_slow`] past a task's yield: the whole protocol.
+    /// Steps 1 to 5 of [`Chan::park`], the whole protocol, past a task's
+    /// yield ([`Chan::park_slow`]); `tried`: step 1 (or the try after
+    /// step 2) has just failed, so the loop starts at step 2 (or 3).
     #[inline(never)]
     fn park_loop<R>(
         &self,

@@ -379,8 +379,10 @@ impl<T> List<T> {
         (!block.is_null()).then(|| unsafe { Box::from_raw(block) })
     }
 
-    /// Shared by `push` and `force_push`: appends `value`, or hands it back
-    /// when the list is closed.
+    /// Shared by `push` (past its inline first try) and `force_push`:
+    /// appends `value`, or hands it back when the list is closed. Out of
+    /// line, so that `push`'s inline part stays small.
+    #[inline(never)]
     fn push_or_closed(&self, value: T) -> Result<(), T> {
         let mut backoff = Backoff::default();
         // Ordering: Acquire pairs with the Release `fetch_add` that stepped
