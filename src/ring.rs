@@ -412,6 +412,27 @@ impl<T> Ring<T> {
         n
     }
 
+    /// For a pop that found the slot at `head` waiting for this lap's
+    /// producer (stamp `head`): `Empty` or `Closed` if the ring is, `None`
+    /// if a producer has already claimed the slot and is writing it.
+    #[inline(always)]
+    fn empty_at(&self, head: usize) -> Option<PopError> {
+        crate::sync::seqcst_edge();
+        // Ordering: SeqCst pairs with the SeqCst tail CAS in `push_or_else`
+        // and with a receiver's SeqCst RMW on its waiter count: a receiver
+        // that parks after "empty" here cannot miss a push's wake-up
+        // (notify.rs).
+        let tail = self.tail.load(Ordering::SeqCst);
+        if tail & !self.mark_bit != head {
+            return None;
+        }
+        Some(if tail & self.mark_bit != 0 {
+            PopError::Closed
+        } else {
+            PopError::Empty
+        })
+    }
+
     /// `pop`'s loop: the whole protocol, for empty, closed and contended
     /// cases (and the first try again, which the fast path already lost).
     #[cold]
@@ -445,20 +466,8 @@ impl<T> Ring<T> {
                     }
                 }
             } else if stamp == head {
-                // The slot waits for this lap's producer: empty, unless a
-                // producer has already claimed it and is writing.
-                crate::sync::seqcst_edge();
-                // Ordering: SeqCst pairs with the SeqCst tail CAS in
-                // `push_or_else` and with a receiver's SeqCst RMW on its waiter
-                // count: a receiver that parks after "empty" here cannot miss
-                // a push's wake-up (notify.rs).
-                let tail = self.tail.load(Ordering::SeqCst);
-                if tail & !self.mark_bit == head {
-                    return Err(if tail & self.mark_bit != 0 {
-                        PopError::Closed
-                    } else {
-                        PopError::Empty
-                    });
+                if let Some(answer) = self.empty_at(head) {
+                    return Err(answer);
                 }
                 backoff.snooze();
                 head = self.head.load(Ordering::Relaxed);
@@ -631,17 +640,10 @@ impl<T> Queue<T> for Ring<T> {
         } else if stamp == head {
             // Empty or closed, answered here too: a waiting receive tries
             // two or three times per wait, and all but the last find the
-            // ring empty. Ordering as in `pop_slow`'s empty check, which
-            // this is; a slot a producer is still writing (tail moved on)
-            // goes there to be waited out.
-            crate::sync::seqcst_edge();
-            let tail = self.tail.load(Ordering::SeqCst);
-            if tail & !self.mark_bit == head {
-                return Err(if tail & self.mark_bit != 0 {
-                    PopError::Closed
-                } else {
-                    PopError::Empty
-                });
+            // ring empty. A slot a producer is still writing goes to
+            // `pop_slow` to be waited out.
+            if let Some(answer) = self.empty_at(head) {
+                return Err(answer);
             }
         }
         self.pop_slow()
