@@ -147,10 +147,15 @@ pub enum Shape {
         receivers: usize,
         cap: usize,
     },
-    /// Multi-thread runtime, capacity [`BULK_CAP`], one producer sending in
-    /// batches of `batch` (`send_many`), one consumer taking up to `batch` at
-    /// a time (`recv_many`); `batch` 0: single `send`/`recv`, the baseline.
-    Batch { batch: usize },
+    /// Capacity [`BULK_CAP`], one producer sending in batches of `batch`
+    /// (`send_many`), one consumer taking up to `batch` at a time
+    /// (`recv_many`); `batch` 0: single `send`/`recv`, the baseline. On the
+    /// multi-thread runtime the two tasks may share a worker or not, as
+    /// Tokio places them, which moves the single rows between two modes
+    /// from run to run; on the current-thread runtime they always share
+    /// the thread, so its rows compare batches with single messages at
+    /// equal footing.
+    Batch { rt: Rt, batch: usize },
     /// Two tasks and two capacity-1 channels; one element is one round trip.
     PingPong { rt: Rt },
     /// `try_send` then `try_recv` on one thread: the channel is never full,
@@ -222,8 +227,8 @@ impl fmt::Display for Scenario {
                 receivers,
                 cap: c,
             } => write!(f, "{}/mpmc{senders}x{receivers}-{}", rt(r), cap(c))?,
-            Shape::Batch { batch: 0 } => write!(f, "async-mt/batch-single-cap{BULK_CAP}")?,
-            Shape::Batch { batch } => write!(f, "async-mt/batch{batch}-cap{BULK_CAP}")?,
+            Shape::Batch { rt: r, batch: 0 } => write!(f, "{}/batch-single-cap{BULK_CAP}", rt(r))?,
+            Shape::Batch { rt: r, batch } => write!(f, "{}/batch{batch}-cap{BULK_CAP}", rt(r))?,
             Shape::PingPong { rt: r } => write!(f, "{}/pingpong-cap1", rt(r))?,
             Shape::TryPair => write!(f, "sync/try-pair-cap{BULK_CAP}")?,
             Shape::Blocking {
@@ -321,8 +326,10 @@ impl Config {
                     self.msgs / PINGPONG_DIVISOR,
                 ));
             }
-            for &batch in &self.batches {
-                rows.push(row(Shape::Batch { batch }));
+            for rt in [Rt::Multi, Rt::Current] {
+                for &batch in &self.batches {
+                    rows.push(row(Shape::Batch { rt, batch }));
+                }
             }
             rows.push(Scenario::new(
                 Shape::TryPair,

@@ -187,10 +187,10 @@ impl Bench {
                 };
                 with_async::<T, _>(peer, senders, receivers, cap == UNBOUNDED, &job)
             }
-            Shape::Batch { batch } => with_batch::<T, _>(
+            Shape::Batch { rt, batch } => with_batch::<T, _>(
                 peer,
                 &Batches {
-                    rt: &self.multi,
+                    rt: self.rt(rt),
                     batch,
                     msgs,
                 },
