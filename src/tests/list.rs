@@ -341,3 +341,46 @@ fn two_producers_race_the_inline_push_into_the_last_slot() {
 fn close_races_inline_pushes() {
     close_races_push(0, 3, 3);
 }
+
+// `pop`'s answers. The models above let any pop answer `Empty`, so they
+// cannot tell a pop that answers `Empty` on a lost claim or on the bridge
+// (instead of retrying in `pop_slow`) from a right one.
+
+/// Two consumers and no producer, with more values queued than pops (five
+/// values: offsets 0-2 of the first block and 0-1 of the second): no pop may
+/// answer `Empty`, whether it loses its claim to the other consumer (inline
+/// or in `pop_slow`) or finds head on the bridge while the reader of the
+/// last slot moves it onto the next block. Each consumer gets the values in
+/// order, none twice, and the one left goes to the list's `Drop`.
+#[test]
+fn pops_of_a_list_never_empty_never_answer_empty() {
+    const QUEUED: usize = 5;
+    model(5, || {
+        let list = Arc::new(List::new());
+        for i in 0..QUEUED {
+            list.push(Track::new(i)).unwrap();
+        }
+        let pop_two = |list: &List<Track<usize>>| -> Vec<usize> {
+            (0..2)
+                .map(|_| match list.pop() {
+                    Ok(v) => v.into_inner(),
+                    Err(e) => panic!("{e:?} with values still queued"),
+                })
+                .collect()
+        };
+        let other = {
+            let list = list.clone();
+            thread::spawn(move || pop_two(&list))
+        };
+        let mine = pop_two(&list);
+        let theirs = other.join().unwrap();
+        for got in [&mine, &theirs] {
+            assert!(got[0] < got[1], "out of order: {got:?}");
+        }
+        let mut all: Vec<_> = mine.into_iter().chain(theirs).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 4, "a value popped twice");
+        assert_eq!(list.len(), QUEUED - 4);
+    });
+}
