@@ -447,3 +447,43 @@ fn inline_pop_races_a_push_and_a_close() {
         assert_eq!(ring.pop(), Err(PopError::Closed));
     });
 }
+
+/// Two consumers and no producer, with more values queued than pops (five
+/// in a ring of eight slots, two pops each): no pop may answer `Empty`,
+/// whether it wins its claim or loses it to the other consumer, inline or
+/// again in `pop_slow` (the other's second pop). The models above let any
+/// pop answer `Empty`, so a pop that gave up on a lost claim passed all of
+/// them. Each consumer gets its values in order, none comes out twice, and
+/// the one left is still there.
+#[test]
+fn pops_of_a_ring_never_empty_never_answer_empty() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let ring = Arc::new(near_wrap(8));
+        for i in 0..5 {
+            ring.push((0, i)).unwrap();
+        }
+        let pop_two = |ring: &Ring<(usize, usize)>| -> [usize; 2] {
+            [0, 1].map(|_| match ring.pop() {
+                Ok((_, i)) => i,
+                Err(e) => panic!("{e:?} with values still queued"),
+            })
+        };
+        let other = {
+            let ring = ring.clone();
+            thread::spawn(move || pop_two(&ring))
+        };
+        let mine = pop_two(&ring);
+        let theirs = other.join().unwrap();
+        for got in [mine, theirs] {
+            assert!(got[0] < got[1], "out of order: {got:?}");
+        }
+        let mut all: Vec<_> = mine.into_iter().chain(theirs).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 4, "a value popped twice");
+        let left = (0..5).find(|i| !all.contains(i));
+        assert_eq!(ring.pop().map(|(_, i)| i).ok(), left);
+    });
+}
