@@ -487,3 +487,33 @@ fn pops_of_a_ring_never_empty_never_answer_empty() {
         assert_eq!(ring.pop().map(|(_, i)| i).ok(), left);
     });
 }
+
+/// The mirror for pushes: two producers, two pushes each, into a ring with
+/// room for all four: no push may answer `Full`, whether it wins its claim
+/// or loses it to the other producer, inline or again in `push_slow`. The
+/// models above stop a producer at its first `Full`, so a push that gave up
+/// on a lost claim passed them. Every value comes out once, each
+/// producer's in order.
+#[test]
+fn pushes_into_a_ring_with_room_never_answer_full() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let ring = Arc::new(near_wrap(8));
+        let push_two = |ring: &Ring<(usize, usize)>, p: usize| {
+            for i in 0..2 {
+                if let Err(e) = ring.push((p, i)) {
+                    panic!("{e:?} with room for every push");
+                }
+            }
+        };
+        let other = {
+            let ring = ring.clone();
+            thread::spawn(move || push_two(&ring, 1))
+        };
+        push_two(&ring, 0);
+        other.join().unwrap();
+        let drained: Vec<_> = std::iter::from_fn(|| ring.pop().ok()).collect();
+        exactly_once_in_order(&[&drained], &[(0, 2), (1, 2)]);
+    });
+}
