@@ -436,3 +436,36 @@ fn close_waits_for_permit_sent() {
 fn close_waits_for_permit_dropped() {
     close_waits_for_permit(false, 3);
 }
+
+/// Two permits, one held; a thread asks for both (it is handed the free
+/// one and waits, the head of the line, for the other) while another asks
+/// for one (it joins behind, or takes the free permit first), and the held
+/// permit comes back. Both are served, and every permit is back at the
+/// end. The models above never had two waiters in line with the head
+/// partly served, so an `enqueue` that reset the head's partial assignment
+/// (`head_assigned = taken`, 0 for a waiter joining the back) for every new
+/// waiter, not only the first, passed them all: the head's permit is lost
+/// and it waits forever (a loom deadlock).
+#[test]
+fn a_waiter_joining_behind_a_half_served_head_keeps_its_permits() {
+    model(2, || {
+        let sem = Arc::new(Semaphore::new(2));
+        sem.try_acquire(1).unwrap();
+        let waiters: Vec<_> = [2, 1]
+            .map(|need| {
+                let sem = sem.clone();
+                thread::spawn(move || {
+                    assert!(acquire(&sem, need));
+                    sem.release(need);
+                })
+            })
+            .into_iter()
+            .collect();
+        sem.release(1);
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert_eq!(sem.available(), 2);
+        assert!(sem.is_idle());
+    });
+}
