@@ -517,3 +517,99 @@ fn pushes_into_a_ring_with_room_never_answer_full() {
         exactly_once_in_order(&[&drained], &[(0, 2), (1, 2)]);
     });
 }
+
+/// The batch mirror of [`pushes_into_a_ring_with_room_never_answer_full`]:
+/// two producers move two values each in with `push_many` into a ring with
+/// room for all four: no batch may answer `Full`, whether it wins its run's
+/// claim or loses it to the other producer. The batch models above accept
+/// `Full` from `push_many` (and ignore its answer where a single push races
+/// it), so a `push_many` that gave up on a lost claim passed them all. Every
+/// value comes out once, each producer's in order.
+#[test]
+fn batch_pushes_into_a_ring_with_room_never_answer_full() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let ring = Arc::new(near_wrap(8));
+        let push_two = |ring: &Ring<(usize, usize)>, p: usize| {
+            let mut src = vec![(p, 0), (p, 1)];
+            while !src.is_empty() {
+                if let Err(e) = ring.push_many(&mut src) {
+                    panic!("{e:?} with room for every push");
+                }
+            }
+        };
+        let other = {
+            let ring = ring.clone();
+            thread::spawn(move || push_two(&ring, 1))
+        };
+        push_two(&ring, 0);
+        other.join().unwrap();
+        let drained: Vec<_> = std::iter::from_fn(|| ring.pop().ok()).collect();
+        exactly_once_in_order(&[&drained], &[(0, 2), (1, 2)]);
+    });
+}
+
+/// The batch mirror of [`pops_of_a_ring_never_empty_never_answer_empty`]:
+/// two consumers take a run of at most two values each with `pop_many`
+/// from a ring holding five: no batch may answer `Empty`, whether it wins
+/// its run's claim or loses it to the other consumer. The batch models
+/// above let a `pop_many` come back empty-handed (a taker's answer is
+/// ignored), so one that gave up on a lost claim passed them all. Each run
+/// is in order, no value comes out twice, and the rest are still there.
+#[test]
+fn batch_pops_of_a_ring_never_empty_never_answer_empty() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let ring = Arc::new(near_wrap(8));
+        for i in 0..5 {
+            ring.push((0, i)).unwrap();
+        }
+        let take_run = |ring: &Ring<(usize, usize)>| -> Vec<(usize, usize)> {
+            let mut out = Vec::new();
+            if let Err(e) = ring.pop_many(&mut out, 2) {
+                panic!("{e:?} with values still queued");
+            }
+            out
+        };
+        let other = {
+            let ring = ring.clone();
+            thread::spawn(move || take_run(&ring))
+        };
+        let mine = take_run(&ring);
+        let theirs = other.join().unwrap();
+        let rest: Vec<_> = std::iter::from_fn(|| ring.pop().ok()).collect();
+        exactly_once_in_order(&[&mine, &theirs, &rest], &[(0, 5)]);
+    });
+}
+
+/// A batch that finds the slot at tail still holding the last lap's value
+/// while a consumer has already claimed it (head moved on, the read under
+/// way) must wait for the read, not answer `Full`: a full ring of one slot,
+/// a consumer pops its value, and a producer that has seen the room
+/// (`len`, from head and tail) moves two values in with `push_many` (its
+/// batch path: one fits). `push_or_else` waits there; the batch models
+/// above accept `Full` from `push_many`, so a batch that answered `Full`
+/// on the old value alone, without the SeqCst head check, passed them all.
+#[test]
+fn a_batch_push_after_a_claimed_pop_never_answers_full() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        let ring = Arc::new(near_wrap(1));
+        ring.push((0, 0)).unwrap();
+        let consumer = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.pop())
+        };
+        while ring.len() == 1 {
+            thread::yield_now();
+        }
+        let mut src = vec![(1, 0), (1, 1)];
+        assert_eq!(ring.push_many(&mut src), Ok(1), "room was seen");
+        assert_eq!(src, [(1, 1)]);
+        assert_eq!(consumer.join().unwrap(), Ok((0, 0)));
+        assert_eq!(ring.pop(), Ok((1, 0)));
+    });
+}
