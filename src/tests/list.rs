@@ -387,44 +387,15 @@ fn pops_of_a_list_never_empty_never_answer_empty() {
 
 // The park protocol's store-buffering pair on the list's side.
 
-/// A waiter's half of the store-buffering pair without `join`'s own fence
-/// (a SeqCst RMW on a count, then a pop of the empty list), racing a
-/// notifier's half (a push or a close, the notifier's fence, a SeqCst load
-/// of the count): the pop's `Empty` must not miss the push (or the close)
-/// while the notifier misses the count. Only the `seqcst_edge` before the
-/// SeqCst tail load in `claimable` orders the two under loom; the models
-/// above never pair a pop with a waiter count (and `tests/chan.rs` runs the
-/// ring alone), so a `claimable` without it passed them all, as would one
-/// whose tail load was weakened to Acquire (the ring's `inline_empty_pop_*`
-/// models pin the same pair there).
+/// The waiter's half of the store-buffering pair against a push or a close
+/// (see `super::empty_pop_store_buffering`), on the list. Only the
+/// `seqcst_edge` before the SeqCst tail load in `claimable` orders the two
+/// under loom; the models above never pair a pop with a waiter count (and
+/// `tests/chan.rs` runs the ring alone), so a `claimable` without it passed
+/// them all, as would one whose tail load was weakened to Acquire (the
+/// ring's `inline_empty_pop_*` models pin the same pair there).
 fn empty_pop_store_buffering(close: bool) {
-    use crate::sync::{AtomicUsize, Ordering};
-    model(3, move || {
-        let list = Arc::new(List::new());
-        let waiting = Arc::new(AtomicUsize::new(0));
-        let (l, w) = (list.clone(), waiting.clone());
-        let notifier = thread::spawn(move || {
-            if close {
-                assert!(l.close());
-            } else {
-                l.push(Track::new((0, 0))).unwrap();
-            }
-            crate::sync::seqcst_edge();
-            w.load(Ordering::SeqCst) != 0
-        });
-        // On a thread of its own: loom does not run the spawned thread
-        // before the main thread's first steps.
-        let waiter = thread::spawn(move || {
-            waiting.fetch_add(1, Ordering::SeqCst);
-            list.pop().map(Track::into_inner)
-        });
-        let popped = waiter.join().unwrap();
-        let saw_waiter = notifier.join().unwrap();
-        assert!(
-            saw_waiter || popped != Err(PopError::Empty),
-            "the pop answered Empty and the notifier missed the waiter"
-        );
-    });
+    super::empty_pop_store_buffering(List::new, || Track::new((0, 0)), close);
 }
 
 #[test]

@@ -6,8 +6,11 @@ use crate::ring::Ring;
 use crate::sync::Arc;
 use loom::thread;
 
+/// The rings of these models: values are (producer, index) pairs.
+type TestRing = Ring<(usize, usize)>;
+
 /// A ring whose positions are one lap below the wrap of `usize`.
-fn near_wrap(cap: usize) -> Ring<(usize, usize)> {
+fn near_wrap(cap: usize) -> TestRing {
     let one_lap = (cap + 1).next_power_of_two() * 2;
     let start = (usize::MAX & !(one_lap - 1)).wrapping_sub(one_lap);
     Ring::with_start(cap, start, "loom")
@@ -374,40 +377,11 @@ fn batches_race_single_ops_cap3() {
 
 // The inline empty/closed answer of `pop_inline`.
 
-/// A waiter's half of the store-buffering pair without `join`'s own fence
-/// (a SeqCst RMW on a count, then a pop of the empty ring), racing a
-/// notifier's half (a push or a close, the notifier's fence, a SeqCst load of
-/// the count): the pop's inline Empty answer must not miss the push (or the
-/// close) while the notifier misses the count. Only `pop_inline`'s
-/// `seqcst_edge` orders the two under loom.
+/// The waiter's half of the store-buffering pair against a push or a close
+/// (see `super::empty_pop_store_buffering`), on the ring: only
+/// `pop_inline`'s `seqcst_edge` orders the two under loom.
 fn inline_empty_pop_store_buffering(close: bool) {
-    use crate::sync::{AtomicUsize, Ordering};
-    loom::model(move || {
-        let ring = Arc::new(near_wrap(1));
-        let waiting = Arc::new(AtomicUsize::new(0));
-        let (r, w) = (ring.clone(), waiting.clone());
-        let notifier = thread::spawn(move || {
-            if close {
-                assert!(r.close());
-            } else {
-                r.push((0, 0)).unwrap();
-            }
-            crate::sync::seqcst_edge();
-            w.load(Ordering::SeqCst) != 0
-        });
-        // On a thread of its own: loom does not run the spawned thread
-        // before the main thread's first steps.
-        let waiter = thread::spawn(move || {
-            waiting.fetch_add(1, Ordering::SeqCst);
-            ring.pop()
-        });
-        let popped = waiter.join().unwrap();
-        let saw_waiter = notifier.join().unwrap();
-        assert!(
-            saw_waiter || popped != Err(PopError::Empty),
-            "the pop answered Empty and the notifier missed the waiter"
-        );
-    });
+    super::empty_pop_store_buffering(|| near_wrap(1), || (0, 0), close);
 }
 
 #[test]
@@ -448,139 +422,103 @@ fn inline_pop_races_a_push_and_a_close() {
     });
 }
 
-/// Two consumers and no producer, with more values queued than pops (five
-/// in a ring of eight slots, two pops each): no pop may answer `Empty`,
-/// whether it wins its claim or loses it to the other consumer, inline or
-/// again in `pop_slow` (the other's second pop). The models above let any
-/// pop answer `Empty`, so a pop that gave up on a lost claim passed all of
-/// them. Each consumer gets its values in order, none comes out twice, and
-/// the one left is still there.
-#[test]
-fn pops_of_a_ring_never_empty_never_answer_empty() {
+// Queue operations that must not give up: every model above accepts
+// `Empty` from any pop and stops a producer at its first `Full`, so a pop or
+// push (single or batch) that answered so on a claim lost to another thread
+// passed them all.
+
+/// Two consumers and no producer, with five values queued in a ring of
+/// eight and fewer taken: `take` (two pops, or one run of up to two) must
+/// not answer `Empty` (it panics if it does), whether it wins its claim or
+/// loses it to the other consumer, inline or again in the loop. Every value
+/// comes out exactly once, each consumer's in order, the rest drained after.
+fn two_consumers_of_five(take: fn(&TestRing) -> Vec<(usize, usize)>) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(3);
-    builder.check(|| {
+    builder.check(move || {
         let ring = Arc::new(near_wrap(8));
         for i in 0..5 {
             ring.push((0, i)).unwrap();
         }
-        let pop_two = |ring: &Ring<(usize, usize)>| -> [usize; 2] {
-            [0, 1].map(|_| match ring.pop() {
-                Ok((_, i)) => i,
-                Err(e) => panic!("{e:?} with values still queued"),
-            })
-        };
         let other = {
             let ring = ring.clone();
-            thread::spawn(move || pop_two(&ring))
+            thread::spawn(move || take(&ring))
         };
-        let mine = pop_two(&ring);
-        let theirs = other.join().unwrap();
-        for got in [mine, theirs] {
-            assert!(got[0] < got[1], "out of order: {got:?}");
-        }
-        let mut all: Vec<_> = mine.into_iter().chain(theirs).collect();
-        all.sort_unstable();
-        all.dedup();
-        assert_eq!(all.len(), 4, "a value popped twice");
-        let left = (0..5).find(|i| !all.contains(i));
-        assert_eq!(ring.pop().map(|(_, i)| i).ok(), left);
-    });
-}
-
-/// The mirror for pushes: two producers, two pushes each, into a ring with
-/// room for all four: no push may answer `Full`, whether it wins its claim
-/// or loses it to the other producer, inline or again in `push_slow`. The
-/// models above stop a producer at its first `Full`, so a push that gave up
-/// on a lost claim passed them. Every value comes out once, each
-/// producer's in order.
-#[test]
-fn pushes_into_a_ring_with_room_never_answer_full() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(|| {
-        let ring = Arc::new(near_wrap(8));
-        let push_two = |ring: &Ring<(usize, usize)>, p: usize| {
-            for i in 0..2 {
-                if let Err(e) = ring.push((p, i)) {
-                    panic!("{e:?} with room for every push");
-                }
-            }
-        };
-        let other = {
-            let ring = ring.clone();
-            thread::spawn(move || push_two(&ring, 1))
-        };
-        push_two(&ring, 0);
-        other.join().unwrap();
-        let drained: Vec<_> = std::iter::from_fn(|| ring.pop().ok()).collect();
-        exactly_once_in_order(&[&drained], &[(0, 2), (1, 2)]);
-    });
-}
-
-/// The batch mirror of [`pushes_into_a_ring_with_room_never_answer_full`]:
-/// two producers move two values each in with `push_many` into a ring with
-/// room for all four: no batch may answer `Full`, whether it wins its run's
-/// claim or loses it to the other producer. The batch models above accept
-/// `Full` from `push_many` (and ignore its answer where a single push races
-/// it), so a `push_many` that gave up on a lost claim passed them all. Every
-/// value comes out once, each producer's in order.
-#[test]
-fn batch_pushes_into_a_ring_with_room_never_answer_full() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(|| {
-        let ring = Arc::new(near_wrap(8));
-        let push_two = |ring: &Ring<(usize, usize)>, p: usize| {
-            let mut src = vec![(p, 0), (p, 1)];
-            while !src.is_empty() {
-                if let Err(e) = ring.push_many(&mut src) {
-                    panic!("{e:?} with room for every push");
-                }
-            }
-        };
-        let other = {
-            let ring = ring.clone();
-            thread::spawn(move || push_two(&ring, 1))
-        };
-        push_two(&ring, 0);
-        other.join().unwrap();
-        let drained: Vec<_> = std::iter::from_fn(|| ring.pop().ok()).collect();
-        exactly_once_in_order(&[&drained], &[(0, 2), (1, 2)]);
-    });
-}
-
-/// The batch mirror of [`pops_of_a_ring_never_empty_never_answer_empty`]:
-/// two consumers take a run of at most two values each with `pop_many`
-/// from a ring holding five: no batch may answer `Empty`, whether it wins
-/// its run's claim or loses it to the other consumer. The batch models
-/// above let a `pop_many` come back empty-handed (a taker's answer is
-/// ignored), so one that gave up on a lost claim passed them all. Each run
-/// is in order, no value comes out twice, and the rest are still there.
-#[test]
-fn batch_pops_of_a_ring_never_empty_never_answer_empty() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder.check(|| {
-        let ring = Arc::new(near_wrap(8));
-        for i in 0..5 {
-            ring.push((0, i)).unwrap();
-        }
-        let take_run = |ring: &Ring<(usize, usize)>| -> Vec<(usize, usize)> {
-            let mut out = Vec::new();
-            if let Err(e) = ring.pop_many(&mut out, 2) {
-                panic!("{e:?} with values still queued");
-            }
-            out
-        };
-        let other = {
-            let ring = ring.clone();
-            thread::spawn(move || take_run(&ring))
-        };
-        let mine = take_run(&ring);
+        let mine = take(&ring);
         let theirs = other.join().unwrap();
         let rest: Vec<_> = std::iter::from_fn(|| ring.pop().ok()).collect();
         exactly_once_in_order(&[&mine, &theirs, &rest], &[(0, 5)]);
+    });
+}
+
+/// Two producers, into a ring of eight with room for all: `push_two(ring,
+/// p)` moves `(p, 0)` and `(p, 1)` in and must not answer `Full` (it panics
+/// if it does), whether it wins its claim or loses it to the other
+/// producer. Every value comes out exactly once, each producer's in order.
+fn two_producers_with_room(push_two: fn(&TestRing, usize)) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(move || {
+        let ring = Arc::new(near_wrap(8));
+        let other = {
+            let ring = ring.clone();
+            thread::spawn(move || push_two(&ring, 1))
+        };
+        push_two(&ring, 0);
+        other.join().unwrap();
+        let drained: Vec<_> = std::iter::from_fn(|| ring.pop().ok()).collect();
+        exactly_once_in_order(&[&drained], &[(0, 2), (1, 2)]);
+    });
+}
+
+/// Two pops each: the second may lose its claim in `pop_slow` to the other
+/// consumer's second pop.
+#[test]
+fn pops_of_a_ring_never_empty_never_answer_empty() {
+    two_consumers_of_five(|ring| {
+        (0..2)
+            .map(|_| match ring.pop() {
+                Ok(v) => v,
+                Err(e) => panic!("{e:?} with values still queued"),
+            })
+            .collect()
+    });
+}
+
+/// One run of up to two each, through `pop_many`.
+#[test]
+fn batch_pops_of_a_ring_never_empty_never_answer_empty() {
+    two_consumers_of_five(|ring| {
+        let mut out = Vec::new();
+        if let Err(e) = ring.pop_many(&mut out, 2) {
+            panic!("{e:?} with values still queued");
+        }
+        out
+    });
+}
+
+/// Two pushes each: the second may lose its claim in `push_or_else`.
+#[test]
+fn pushes_into_a_ring_with_room_never_answer_full() {
+    two_producers_with_room(|ring, p| {
+        for i in 0..2 {
+            if let Err(e) = ring.push((p, i)) {
+                panic!("{e:?} with room for every push");
+            }
+        }
+    });
+}
+
+/// Through `push_many`, until both values are in.
+#[test]
+fn batch_pushes_into_a_ring_with_room_never_answer_full() {
+    two_producers_with_room(|ring, p| {
+        let mut src = vec![(p, 0), (p, 1)];
+        while !src.is_empty() {
+            if let Err(e) = ring.push_many(&mut src) {
+                panic!("{e:?} with room for every push");
+            }
+        }
     });
 }
 
