@@ -395,7 +395,7 @@ fn pops_of_a_list_never_empty_never_answer_empty() {
 /// them all, as would one whose tail load was weakened to Acquire (the
 /// ring's `inline_empty_pop_*` models pin the same pair there).
 fn empty_pop_store_buffering(close: bool) {
-    super::empty_pop_store_buffering(List::new, || Track::new((0, 0)), close);
+    super::empty_pop_store_buffering(List::new, || Track::new((0, 0)), close, Some(3));
 }
 
 #[test]

@@ -16,15 +16,23 @@ use crate::queue::{PopError, Queue};
 /// `Empty` must not miss the push (or the close) while the notifier misses
 /// the count. The queue's own `seqcst_edge` before its SeqCst tail load is
 /// what orders the two under loom, which models SeqCst accesses as AcqRel.
-fn empty_pop_store_buffering<T, Q>(make: fn() -> Q, value: fn() -> T, close: bool)
-where
+/// `preemptions`: the model's bound; `None` leaves loom's default (the
+/// `LOOM_MAX_PREEMPTIONS` environment variable, else unbounded).
+fn empty_pop_store_buffering<T, Q>(
+    make: fn() -> Q,
+    value: fn() -> T,
+    close: bool,
+    preemptions: Option<usize>,
+) where
     T: Send + 'static,
     Q: Queue<T> + Send + Sync + 'static,
 {
     use crate::sync::{seqcst_edge, Arc, AtomicUsize, Ordering};
     use loom::thread;
     let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
+    if preemptions.is_some() {
+        builder.preemption_bound = preemptions;
+    }
     builder.check(move || {
         let queue = Arc::new(make());
         let waiting = Arc::new(AtomicUsize::new(0));

@@ -381,7 +381,7 @@ fn batches_race_single_ops_cap3() {
 /// (see `super::empty_pop_store_buffering`), on the ring: only
 /// `pop_inline`'s `seqcst_edge` orders the two under loom.
 fn inline_empty_pop_store_buffering(close: bool) {
-    super::empty_pop_store_buffering(|| near_wrap(1), || (0, 0), close);
+    super::empty_pop_store_buffering(|| near_wrap(1), || (0, 0), close, None);
 }
 
 #[test]
