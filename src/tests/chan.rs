@@ -221,3 +221,104 @@ fn weak_upgrade_races_last_drop() {
         assert_eq!(rx.recv_blocking(), Err(RecvError));
     });
 }
+
+/// A `closed()` future waits on an open channel while the last receiver
+/// goes: the close must wake it. Catches a close that wakes the send,
+/// receive and stream lines but not the line of `closed()` futures.
+#[test]
+fn closed_wakes_when_the_last_receiver_goes() {
+    model(3, || {
+        let (tx, rx) = bounded::<u8>(1);
+        let waiter = thread::spawn(move || loom::future::block_on(tx.closed()));
+        drop(rx);
+        waiter.join().unwrap();
+    });
+}
+
+/// A receiver waits as a `Stream` on an empty channel while a message is
+/// pushed: the push must wake it. Catches a push that wakes one `recv`
+/// future only, not the waiting streams.
+#[test]
+fn a_push_wakes_a_waiting_stream() {
+    model(3, || {
+        let (tx, mut rx) = bounded::<u8>(1);
+        let waiter = thread::spawn(move || {
+            loom::future::block_on(std::future::poll_fn(|cx| {
+                futures_core::Stream::poll_next(Pin::new(&mut rx), cx)
+            }))
+        });
+        tx.try_send(3).unwrap();
+        assert_eq!(waiter.join().unwrap(), Some(3));
+    });
+}
+
+/// A sender waits on a full ring of one while the receiver takes messages
+/// with `recv_many`: the batch pop must wake it. Catches a `recv_many`
+/// that frees slots without waking the senders waiting for them.
+#[test]
+fn recv_many_wakes_a_waiting_sender() {
+    model(3, || {
+        let (tx, rx) = bounded::<u8>(1);
+        tx.try_send(0).unwrap();
+        let sender = thread::spawn(move || tx.send_blocking(1).unwrap());
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            loom::future::block_on(rx.recv_many(&mut got, 4)).unwrap();
+        }
+        assert_eq!(got, [0, 1]);
+        sender.join().unwrap();
+    });
+}
+
+/// A receiver waits on an empty channel while `send_many` pushes: the
+/// batch push must wake it. Catches a `send_many` that fills slots without
+/// waking the receivers waiting for them.
+#[test]
+fn send_many_wakes_a_waiting_receiver() {
+    model(3, || {
+        let (tx, rx) = bounded::<u8>(2);
+        let receiver = thread::spawn(move || rx.recv_blocking());
+        let mut msgs = vec![4];
+        loom::future::block_on(tx.send_many(&mut msgs)).unwrap();
+        assert_eq!(receiver.join().unwrap(), Ok(4));
+    });
+}
+
+/// A receiver waits on an empty ring while `force_send` pushes into it
+/// (there is room: nothing is replaced): the push must wake it, as a
+/// plain send's does. Catches a `force_send` that skips the wake-up.
+#[test]
+fn force_send_wakes_a_waiting_receiver() {
+    model(3, || {
+        let (tx, rx) = bounded::<u8>(1);
+        let receiver = thread::spawn(move || rx.recv_blocking());
+        assert_eq!(tx.force_send(5), Ok(None));
+        assert_eq!(receiver.join().unwrap(), Ok(5));
+    });
+}
+
+/// A `recv` future in line is woken for a message that another receiver's
+/// `try_recv` takes first, so its try fails; the next message must still
+/// wake it. Catches a task in line that tries without looking at its
+/// place first: the wake-up it was sent is never used up, its waker is
+/// not left for the next one, and it sleeps through the second message.
+#[test]
+fn a_task_woken_for_a_stolen_message_waits_for_the_next() {
+    model(2, || {
+        let (tx, rx) = bounded::<u8>(1);
+        let rx2 = rx.clone();
+        let waiter = thread::spawn(move || loom::future::block_on(rx2.recv()).unwrap());
+        tx.try_send(1).unwrap();
+        let stolen = rx.try_recv().ok();
+        tx.send_blocking(2).unwrap();
+        let got = waiter.join().unwrap();
+        match stolen {
+            Some(1) => assert_eq!(got, 2),
+            None => {
+                assert_eq!(got, 1);
+                assert_eq!(rx.try_recv(), Ok(2));
+            }
+            other => panic!("stole {other:?}"),
+        }
+    });
+}

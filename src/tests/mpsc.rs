@@ -469,3 +469,68 @@ fn a_waiter_joining_behind_a_half_served_head_keeps_its_permits() {
         assert!(sem.is_idle());
     });
 }
+
+/// A sender's `closed()` waits while the receiver closes with a permit
+/// still out (so the queue itself stays open until the permit goes): the
+/// receiver's close must wake it. Catches a `close_rx` that leaves the
+/// line of `closed()` futures to a queue close that has not happened.
+#[test]
+fn receiver_close_wakes_closed_with_a_permit_out() {
+    model(3, || {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        let permit = tx.clone().try_reserve_owned().unwrap();
+        let waiter = thread::spawn(move || block_on(tx.closed()));
+        rx.close();
+        waiter.join().unwrap();
+        drop(permit);
+        assert_eq!(block_on(rx.recv()), None);
+    });
+}
+
+/// A `reserve_many(2)` is handed the one free permit and waits for the
+/// other, then is dropped, while the receiver closes, the held permit goes
+/// and the receiver waits for the end: the dropped reserve gives back what
+/// it was handed, and must wake the receiver, for whom that was the last
+/// permit out. Catches a `Reserve` drop that gives its permits back to the
+/// semaphore without waking the receiver.
+#[test]
+fn a_dropped_half_served_reserve_wakes_the_closed_receiver() {
+    model(3, || {
+        let (tx, mut rx) = mpsc::channel::<u8>(2);
+        let permit = tx.clone().try_reserve_owned().unwrap();
+        // A sender stays alive throughout: the last sender's drop would
+        // wake the receiver on its own.
+        let tx2 = tx.clone();
+        let reserver = thread::spawn(move || {
+            let mut reserve = pin!(tx2.reserve_many(2));
+            let waker = futures::task::noop_waker();
+            let _ = reserve.as_mut().poll(&mut Context::from_waker(&waker));
+        });
+        rx.close();
+        drop(permit);
+        assert_eq!(block_on(rx.recv()), None);
+        reserver.join().unwrap();
+        drop(tx);
+    });
+}
+
+/// As above, the `reserve_many(2)` polled to its end: a close fails it
+/// while it holds the one permit it was handed (or, given the held permit
+/// first, it is served), and the failed poll gives that permit back. That
+/// must wake the receiver waiting for the end. Catches a `Reserve` whose
+/// failed poll gives its permits back without waking the receiver.
+#[test]
+fn a_half_served_reserve_failed_by_close_wakes_the_receiver() {
+    model(3, || {
+        let (tx, mut rx) = mpsc::channel::<u8>(2);
+        let permit = tx.clone().try_reserve_owned().unwrap();
+        // A sender stays alive throughout, as above.
+        let tx2 = tx.clone();
+        let reserver = thread::spawn(move || drop(block_on(tx2.reserve_many(2))));
+        rx.close();
+        drop(permit);
+        assert_eq!(block_on(rx.recv()), None);
+        reserver.join().unwrap();
+        drop(tx);
+    });
+}
