@@ -487,25 +487,18 @@ fn receiver_close_wakes_closed_with_a_permit_out() {
     });
 }
 
-/// A `reserve_many(2)` is handed the one free permit and waits for the
-/// other, then is dropped, while the receiver closes, the held permit goes
-/// and the receiver waits for the end: the dropped reserve gives back what
-/// it was handed, and must wake the receiver, for whom that was the last
-/// permit out. Catches a `Reserve` drop that gives its permits back to the
-/// semaphore without waking the receiver.
-#[test]
-fn a_dropped_half_served_reserve_wakes_the_closed_receiver() {
-    model(3, || {
+/// A sender's `reserve_many(2)` (run by `reserve`, on a thread of its own)
+/// is handed the one free permit and waits for the other, while the
+/// receiver closes, the held permit goes and the receiver waits for the
+/// end: whatever the reserve gives back must wake the receiver, for whom
+/// that was the last permit out. A sender stays alive throughout: the last
+/// sender's drop would wake the receiver on its own.
+fn half_served_reserve_races_the_close(reserve: fn(mpsc::Sender<u8>)) {
+    model(3, move || {
         let (tx, mut rx) = mpsc::channel::<u8>(2);
         let permit = tx.clone().try_reserve_owned().unwrap();
-        // A sender stays alive throughout: the last sender's drop would
-        // wake the receiver on its own.
         let tx2 = tx.clone();
-        let reserver = thread::spawn(move || {
-            let mut reserve = pin!(tx2.reserve_many(2));
-            let waker = futures::task::noop_waker();
-            let _ = reserve.as_mut().poll(&mut Context::from_waker(&waker));
-        });
+        let reserver = thread::spawn(move || reserve(tx2));
         rx.close();
         drop(permit);
         assert_eq!(block_on(rx.recv()), None);
@@ -514,23 +507,22 @@ fn a_dropped_half_served_reserve_wakes_the_closed_receiver() {
     });
 }
 
-/// As above, the `reserve_many(2)` polled to its end: a close fails it
-/// while it holds the one permit it was handed (or, given the held permit
-/// first, it is served), and the failed poll gives that permit back. That
-/// must wake the receiver waiting for the end. Catches a `Reserve` whose
-/// failed poll gives its permits back without waking the receiver.
+/// The reserve polled once, then dropped: catches a `Reserve` drop that
+/// gives its permits back to the semaphore without waking the receiver.
+#[test]
+fn a_dropped_half_served_reserve_wakes_the_closed_receiver() {
+    half_served_reserve_races_the_close(|tx| {
+        let mut reserve = pin!(tx.reserve_many(2));
+        let waker = futures::task::noop_waker();
+        let _ = reserve.as_mut().poll(&mut Context::from_waker(&waker));
+    });
+}
+
+/// The reserve polled to its end: a close fails it while it holds the one
+/// permit it was handed (or, given the held permit first, it is served).
+/// Catches a `Reserve` whose failed poll gives its permits back without
+/// waking the receiver.
 #[test]
 fn a_half_served_reserve_failed_by_close_wakes_the_receiver() {
-    model(3, || {
-        let (tx, mut rx) = mpsc::channel::<u8>(2);
-        let permit = tx.clone().try_reserve_owned().unwrap();
-        // A sender stays alive throughout, as above.
-        let tx2 = tx.clone();
-        let reserver = thread::spawn(move || drop(block_on(tx2.reserve_many(2))));
-        rx.close();
-        drop(permit);
-        assert_eq!(block_on(rx.recv()), None);
-        reserver.join().unwrap();
-        drop(tx);
-    });
+    half_served_reserve_races_the_close(|tx| drop(block_on(tx.reserve_many(2))));
 }
