@@ -655,7 +655,9 @@ pub(crate) struct Acquire<'a> {
 impl Acquire<'_> {
     /// Tries the fast path, then waits in line. `Ready(Ok)` means the
     /// permits are held by this acquire until [`take`](Self::take); polling
-    /// again returns `Ready(Ok)` again.
+    /// again returns `Ready(Ok)` again, or, if the semaphore has closed
+    /// since, gives them back and returns `Ready(Err)` (as tokio's
+    /// semaphore answers a closed one first).
     #[inline]
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
         // A first poll's try inline: permits free (the common case), or
@@ -683,6 +685,10 @@ impl Acquire<'_> {
     #[inline(never)]
     fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
         let result = match self.step {
+            Step::Acquired if self.sem.is_closed() => {
+                self.cancel_slow();
+                Err(Closed)
+            }
             Step::Acquired => return Poll::Ready(Ok(())),
             Step::Done => return Poll::Ready(Err(Closed)),
             Step::Start => match self.sem.enqueue(self.n, cx.waker()) {

@@ -1135,6 +1135,31 @@ fn owned_permit_release_and_drop_return_capacity() {
     assert_eq!(tx.strong_count(), 1);
 }
 
+// ringchan's own (the module docs' one difference): tokio keeps a message
+// sent through a permit after the receiver's drop until the channel's last
+// handle goes, and its slot stays taken.
+#[cfg(not(feature = "tokio-mpsc"))]
+#[test]
+fn a_permit_sending_after_the_receiver_dropped_drops_the_message_at_once() {
+    let log = DropLog::new(2);
+    let (tx, rx) = mpsc::channel(2);
+    let permit = tx.try_reserve().unwrap();
+    let owned = tx.clone().try_reserve_owned().unwrap();
+    drop(rx);
+    permit.send(log.item(0));
+    assert_eq!(log.drops(0), 1, "the message outlived its send");
+    let tx2 = owned.send(log.item(1));
+    assert_eq!(
+        log.drops(1),
+        1,
+        "the owned permit's message outlived its send"
+    );
+    assert_eq!(tx.capacity(), 2, "the slots were not given back");
+    assert!(tx2.is_closed());
+    drop((tx, tx2));
+    log.assert_each_dropped_once();
+}
+
 #[test]
 fn dropped_owned_permit_wakes_a_waiting_sender() {
     let (tx, mut rx) = mpsc::channel(1);

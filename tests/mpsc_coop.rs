@@ -247,3 +247,116 @@ fn a_send_held_back_by_the_budget_fails_if_the_receiver_closes_meanwhile() {
         assert_eq!(tx.capacity(), 4, "the held slot was not given back");
     });
 }
+
+/// Polls `fut` once after spending the whole coop budget of this task.
+async fn poll_without_budget<F: Future + Unpin>(fut: &mut F) -> std::task::Poll<F::Output> {
+    std::future::poll_fn(|cx| {
+        while std::pin::pin!(tokio::task::coop::consume_budget())
+            .poll(cx)
+            .is_ready()
+        {}
+        std::task::Poll::Ready(std::pin::Pin::new(&mut *fut).poll(cx))
+    })
+    .await
+}
+
+#[test]
+fn a_send_into_a_closed_channel_fails_at_once_even_without_budget() {
+    // tokio (since 1.54) takes the permits first and spends budget only
+    // after a success: a closed channel answers at once, budget or not.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, rx) = mpsc::channel::<u32>(4);
+        drop(rx);
+        let mut send = Box::pin(tx.send(7));
+        match poll_without_budget(&mut send).await {
+            std::task::Poll::Ready(Err(e)) => assert_eq!(e.0, 7),
+            other => panic!("send into a closed channel: {other:?}, not an error at once"),
+        }
+        let mut reserve = Box::pin(tx.reserve());
+        assert!(
+            matches!(
+                poll_without_budget(&mut reserve).await,
+                std::task::Poll::Ready(Err(_))
+            ),
+            "reserve on a closed channel must fail at once"
+        );
+        let mut reserve_many = Box::pin(tx.reserve_many(2));
+        assert!(
+            matches!(
+                poll_without_budget(&mut reserve_many).await,
+                std::task::Poll::Ready(Err(_))
+            ),
+            "reserve_many on a closed channel must fail at once"
+        );
+        let mut owned = Box::pin(tx.clone().reserve_owned());
+        assert!(
+            matches!(
+                poll_without_budget(&mut owned).await,
+                std::task::Poll::Ready(Err(_))
+            ),
+            "reserve_owned on a closed channel must fail at once"
+        );
+    });
+}
+
+#[test]
+fn a_send_held_back_by_the_budget_keeps_its_slot() {
+    // A send whose task has no budget left takes its permit, then yields
+    // (tokio 1.54, "preserve FIFO order when coop budget is exhausted"):
+    // a `try_send` meanwhile finds the channel full, and the held-back
+    // message is the one received.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let mut send = Box::pin(tx.send(7));
+        assert!(
+            poll_without_budget(&mut send).await.is_pending(),
+            "a send with no budget left must yield"
+        );
+        assert_eq!(tx.capacity(), 0, "the held-back send let go of its slot");
+        assert!(
+            matches!(tx.try_send(8), Err(mpsc::error::TrySendError::Full(8))),
+            "a later try_send took the held-back send's slot"
+        );
+        tokio::task::yield_now().await; // a fresh budget
+        assert!(send.await.is_ok());
+        assert_eq!(rx.try_recv(), Ok(7));
+        assert_eq!(rx.try_recv(), Err(mpsc::error::TryRecvError::Empty));
+        assert_eq!(tx.capacity(), 1);
+    });
+}
+
+#[test]
+fn a_reservation_held_back_by_the_budget_keeps_its_slots_until_dropped() {
+    // reserve_many with no budget left takes its permits and yields; if it
+    // is dropped before it is polled again, the permits go back.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, _rx) = mpsc::channel::<u32>(3);
+        let mut reserve = Box::pin(tx.reserve_many(2));
+        assert!(
+            poll_without_budget(&mut reserve).await.is_pending(),
+            "a reservation with no budget left must yield"
+        );
+        assert_eq!(
+            tx.capacity(),
+            1,
+            "the held-back reservation let go of its slots"
+        );
+        drop(reserve);
+        assert_eq!(tx.capacity(), 3, "a dropped reservation kept its slots");
+        let mut reserve = Box::pin(tx.reserve_many(2));
+        assert!(poll_without_budget(&mut reserve).await.is_pending());
+        tokio::task::yield_now().await; // a fresh budget
+        let permits = reserve.await.expect("the reservation");
+        assert_eq!(permits.len(), 2);
+        assert_eq!(tx.capacity(), 1);
+    });
+}

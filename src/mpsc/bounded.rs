@@ -245,10 +245,14 @@ pub struct Receiver<T> {
 }
 
 /// Acquires permits for a send or reservation, in line behind earlier ones,
-/// spending tokio's coop budget as tokio's semaphore does: a task with no
-/// budget left yields before it takes permits (keeping its turn if it
-/// waits in line), so permits, once acquired, are handed over in the same
-/// poll, and a close before that poll fails the acquire.
+/// spending tokio's coop budget as tokio's semaphore does (since tokio
+/// 1.54, "preserve FIFO order when coop budget is exhausted"): the permits
+/// first, then the budget. A closed channel fails at once, budget or not;
+/// a task with no budget left takes its permits and then yields holding
+/// them, so nobody overtakes it meanwhile; polled again, it is handed them,
+/// unless the channel closed meanwhile, which fails it and gives them back
+/// (as tokio's semaphore answers a closed one before looking at a waiter's
+/// permits).
 struct Reserve<'a, T> {
     chan: &'a Tx<T>,
     acquire: Acquire<'a>,
@@ -257,16 +261,15 @@ struct Reserve<'a, T> {
 impl<T> Reserve<'_, T> {
     #[inline]
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), semaphore::Closed>> {
-        // A `Pending` acquire drops `coop`, which gives the budget back.
-        let coop = ready!(coop::poll_proceed(cx));
-        let acquired = ready!(self.acquire.poll(cx));
-        coop.made_progress();
-        if let Err(closed) = acquired {
+        if let Err(closed) = ready!(self.acquire.poll(cx)) {
             // A close can fail a waiter that had been served; its permits
             // went back, which may be what the receiver waits for.
             self.chan.released();
             return Poll::Ready(Err(closed));
         }
+        // No budget: `Pending`, holding the permits (the acquire answers
+        // `Ok` again next time).
+        ready!(coop::poll_proceed(cx)).made_progress();
         self.acquire.take();
         Poll::Ready(Ok(()))
     }

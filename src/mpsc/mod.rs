@@ -23,6 +23,13 @@
 //! [`Stream`](futures_core::Stream), so `ReceiverStream::new(rx)` becomes
 //! `rx`.
 //!
+//! One difference, after the receiver is dropped: a [`Permit`] (or
+//! [`OwnedPermit`]) that sends then drops the message at once and gives its
+//! slot back, as the receiver's drop does for what is buffered; tokio keeps
+//! such a message until the channel's last handle goes, and the slot stays
+//! taken. Nobody can receive the message either way; only when it is
+//! dropped, and [`Sender::capacity`] meanwhile, tell the two apart.
+//!
 //! # Examples
 //!
 //! ```
