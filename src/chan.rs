@@ -60,10 +60,18 @@ impl Lines for AllLines {
     }
 
     fn notify_all(&self) {
-        self.send_ops.notify_all();
-        self.recv_ops.notify_all();
-        self.stream_ops.notify_all();
-        self.close_ops.notify_all();
+        // A waker that panics in one line stops none of the others: the
+        // first panic goes on once every line is woken.
+        let mut panics = crate::notify::Panics::default();
+        for line in [
+            &self.send_ops,
+            &self.recv_ops,
+            &self.stream_ops,
+            &self.close_ops,
+        ] {
+            panics.catch(|| line.notify_all());
+        }
+        panics.raise();
     }
 }
 

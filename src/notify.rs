@@ -300,6 +300,28 @@ fn defer(relay: std::sync::Arc<Relay>) {
     }
 }
 
+/// The first panic of a series of wake-ups, held back until all of them have
+/// gone out: a waker whose `wake` panics must not stop the others (a waiter
+/// behind it, or in another line, would sleep through a close).
+#[derive(Default)]
+pub(crate) struct Panics(Option<Box<dyn std::any::Any + Send>>);
+
+impl Panics {
+    /// Runs `wake`, keeping its panic, if any (the first one only).
+    pub(crate) fn catch(&mut self, wake: impl FnOnce()) {
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(wake)) {
+            self.0.get_or_insert(payload);
+        }
+    }
+
+    /// Raises the panic kept, if any, once every wake-up has gone out.
+    pub(crate) fn raise(self) {
+        if let Some(payload) = self.0 {
+            std::panic::resume_unwind(payload);
+        }
+    }
+}
+
 /// Wakes the tasks of the relays woken on this thread, oldest first; called
 /// after every `Event::notify`, outside every lock. A waker that uses the
 /// channel again may defer more wake-ups meanwhile; this takes them too.
@@ -382,11 +404,14 @@ impl First {
         }
     }
 
-    /// Takes the place for `waker` if it is free.
-    fn take(&self, waker: &std::task::Waker) -> bool {
+    /// Takes the place for `waker` if it is free: `None` if it is not;
+    /// `Some(owed)` if it is, with the stored waker in `owed` when a notifier
+    /// marked the place meanwhile: the caller wakes it (see below) once it
+    /// is counted in line, so that a wake that panics can leave the line.
+    fn take(&self, waker: &std::task::Waker) -> Option<Option<std::task::Waker>> {
         // Ordering: Relaxed: a hint; the compare-exchange decides.
         if self.state.load(Ordering::Relaxed) != FREE {
-            return false;
+            return None;
         }
         // Cloned before the place is taken: a clone runs the waker's own
         // code, and a clone that panicked in BUSY would leave the place
@@ -400,7 +425,7 @@ impl First {
             .compare_exchange(FREE, BUSY, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            return false;
+            return None;
         }
         // SAFETY: BUSY is ours (we moved FREE -> BUSY): nobody else touches
         // the slot until we leave it (see `First`). The slot is empty
@@ -408,13 +433,11 @@ impl First {
         self.slot.with_mut(|slot| unsafe { *slot = Some(waker) });
         // Notified while busy or not, the place is ours. A notification
         // that came meanwhile stays as NOTIFIED for our next look, and the
-        // waker we stored is woken for it: a notified place has always had
-        // its waker woken, which lets a waiter that just joined skip its
-        // first look (chan.rs, `park_loop`) and still see the notification.
-        if let Err(Some(waker)) = self.leave_busy(WAITING, NOTIFIED) {
-            waker.wake();
-        }
-        true
+        // waker we stored is woken for it (by `join`): a notified place has
+        // always had its waker woken, which lets a waiter that just joined
+        // skip its first look (chan.rs, `park_loop`) and still see the
+        // notification.
+        Some(self.leave_busy(WAITING, NOTIFIED).err().flatten())
     }
 
     /// Ends the holder's BUSY: moves to `next` (`Ok`); or, if a notifier
@@ -440,9 +463,11 @@ impl First {
         Ok(())
     }
 
-    /// Wakes the waiter in the place if it waits unnotified; `false` if
-    /// nobody did.
-    fn notify(&self) -> bool {
+    /// Notifies the waiter in the place if it waits unnotified: `None` if
+    /// nobody did; else `Some` of its waker, if it left one, for the caller
+    /// to wake right away (through [`Panics`], so that a waker that panics
+    /// does not stop the wake-ups after it).
+    fn notify(&self) -> Option<Option<std::task::Waker>> {
         // Ordering: Relaxed: the claim that sent us here already acquired
         // whatever it needs to see (a waiter whose WAITING or BUSY we miss
         // here took the place after our claim's SeqCst load of `idle`; the
@@ -456,7 +481,7 @@ impl First {
                 BUSY => BUSY_NOTIFIED,
                 // FREE: nobody; WAKING, NOTIFIED, BUSY_NOTIFIED: notified
                 // already.
-                _ => return false,
+                _ => return None,
             };
             // Ordering: Acquire: into WAKING we read the slot the holder
             // wrote before its Release into WAITING.
@@ -471,19 +496,17 @@ impl First {
             }
         }
         if state == BUSY {
-            return true; // marked: the busy holder sees it
+            return Some(None); // marked: the busy holder sees it
         }
         // SAFETY: WAKING is ours (we moved WAITING -> WAKING): nobody else
         // touches the slot until we store NOTIFIED (see `First`).
         let waker = self.slot.with_mut(|slot| unsafe { (*slot).take() });
         // Ordering: Release: the emptied slot passes to the holder.
         self.state.store(NOTIFIED, Ordering::Release);
-        // Woken after the slot is given up: a waker that polls at once
-        // finds the place NOTIFIED, not a half-done notifier to wait for.
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        true
+        // Woken after the slot is given up (by the caller): a waker that
+        // polls at once finds the place NOTIFIED, not a half-done notifier
+        // to wait for.
+        Some(waker)
     }
 
     /// The holder gives the place back; `true` if it had been notified.
@@ -583,8 +606,11 @@ impl Drop for LeaveBusyOnUnwind<'_> {
 /// A waiter's progress through the park protocol: it has spun (and, as a
 /// task, yielded once) without success, or it holds a place in a [`Waiters`]
 /// line. Hand a place back with [`Waiters::leave`], [`Waiters::poll`] or
-/// [`Waiters::wait`] (a lost ticket costs only needless notifications, never
-/// a lost wake-up).
+/// [`Waiters::wait`]. A lost ticket (a waiting future leaked with
+/// `mem::forget`) keeps its place and its count: a wake-up can go to it and
+/// be lost to a waiter behind it, as with any channel whose waiters stand
+/// in a list (async-channel's too), and its count costs needless
+/// notifications after.
 ///
 /// A ticket has no drop glue: its listener is dropped only when the ticket
 /// goes back through one of those three, which every holder's `Drop` does
@@ -717,7 +743,9 @@ impl Waiters {
         // Ordering: Relaxed: a hint; a joiner in flight that it misses
         // joined at about the same moment.
         let alone = self.idle.load(Ordering::Relaxed) == 0;
-        let stage = if alone && self.first.take(waker) {
+        let mut owed = None;
+        let stage = if let Some(marked) = alone.then(|| self.first.take(waker)).flatten() {
+            owed = marked;
             Stage::First
         } else {
             // Ordering: Relaxed: published by the SeqCst count below.
@@ -731,7 +759,20 @@ impl Waiters {
         // pattern above; pairs with the SeqCst load in `notify_one`.
         self.idle.fetch_add(1, Ordering::SeqCst);
         seqcst_edge();
-        Ticket(stage)
+        let ticket = Ticket(stage);
+        if let Some(waker) = owed {
+            // The place was notified as we took it (see `First::take`). If
+            // this task's waker panics, the waiter leaves again, passing the
+            // notification on (it was another waiter's claim), before the
+            // panic goes on: nobody holds the ticket to give it back.
+            if let Err(payload) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()))
+            {
+                self.leave(ticket);
+                std::panic::resume_unwind(payload);
+            }
+        }
+        ticket
     }
 
     /// Gives back a ticket that has not seen its notification. A
@@ -863,8 +904,12 @@ impl Waiters {
         // protocol above already orders this after the queue operation, and
         // the event's own lock orders it against `listen`.
         let mut n = idle.min(n);
-        if self.first.notify() {
+        let mut panics = Panics::default();
+        if let Some(notified) = self.first.notify() {
             n -= 1;
+            if let Some(waker) = notified {
+                panics.catch(|| waker.wake());
+            }
         }
         // Ordering: Relaxed: a listener whose count we took raised
         // `listening` before it, and our Acquire claim made that visible;
@@ -872,8 +917,9 @@ impl Waiters {
         // re-check sees our operation.
         if n != 0 && self.listening.load(Ordering::Relaxed) != 0 {
             self.event.notify(n.additional().relaxed());
-            wake_deferred();
+            panics.catch(wake_deferred);
         }
+        panics.raise();
     }
 
     /// Wakes every waiter (the channel was closed).
@@ -891,7 +937,10 @@ impl Waiters {
         // loom model `a_close_racing_a_join_into_the_first_place_wakes_the_
         // joiner` deadlocks without this load and its edge).
         let _counted = self.idle.load(Ordering::SeqCst);
-        self.first.notify();
+        let mut panics = Panics::default();
+        if let Some(Some(waker)) = self.first.notify() {
+            panics.catch(|| waker.wake());
+        }
         // Ordering: Relaxed, as in `notify_slow`: a listener whose count the
         // load above saw raised `listening` before counting itself, and the
         // SeqCst load read its RMW or a later one (every write to `idle` is
@@ -903,8 +952,9 @@ impl Waiters {
         // one per line that nobody ever waited in.
         if self.listening.load(Ordering::Relaxed) != 0 {
             self.event.notify(usize::MAX);
-            wake_deferred();
+            panics.catch(wake_deferred);
         }
+        panics.raise();
     }
 
     /// How many waiters have no wake-up on its way, as far as notifiers

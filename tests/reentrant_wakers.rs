@@ -257,3 +257,99 @@ fn a_thread_being_torn_down_that_closes_a_channel_does_not_deadlock() {
         });
     }
 }
+
+/// Runs `f`, which must panic with a waker's panic (the channel raises it
+/// once every other wake-up has gone out).
+fn panics_through(name: &str, f: impl FnOnce()) {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    assert!(
+        result.is_err(),
+        "{name}: the waker's panic reaches the caller"
+    );
+}
+
+#[test]
+fn a_first_place_waker_that_panics_on_a_close_loses_no_wake_up_behind_it() {
+    for (name, make) in CHANNELS {
+        watchdog(name, move || {
+            let (tx, rx) = make(2);
+            let rx2 = rx.clone();
+            let mut first = pin!(rx.recv());
+            let mut second = pin!(rx2.recv());
+            let count = Arc::new(WakeCount::default());
+            // The first waits in its line's first place, the second behind.
+            wait_in_line(first.as_mut(), &Waker::from(Arc::new(PanicOnWake)));
+            wait_in_line(second.as_mut(), &Waker::from(count.clone()));
+            panics_through(name, || {
+                tx.close();
+            });
+            assert_eq!(count.count(), 1, "{name}: the second's wake-up");
+            for fut in [first, second] {
+                assert_eq!(poll_once(fut, Waker::noop()), Poll::Ready(Err(RecvError)));
+            }
+        });
+    }
+}
+
+#[test]
+fn a_first_place_waker_that_panics_on_a_batch_loses_no_wake_up_behind_it() {
+    for (name, make) in CHANNELS {
+        watchdog(name, move || {
+            let (tx, rx) = make(4);
+            let rx2 = rx.clone();
+            let mut first = pin!(rx.recv());
+            let mut second = pin!(rx2.recv());
+            let count = Arc::new(WakeCount::default());
+            wait_in_line(first.as_mut(), &Waker::from(Arc::new(PanicOnWake)));
+            wait_in_line(second.as_mut(), &Waker::from(count.clone()));
+            // Two messages claim both waiters: the first's wake panics.
+            let mut batch = vec![1, 2];
+            panics_through(name, || {
+                let _ = tx.try_send_many(&mut batch);
+            });
+            assert!(batch.is_empty(), "{name}: both messages were sent");
+            assert_eq!(count.count(), 1, "{name}: the second's wake-up");
+            let got = [first, second].map(|fut| match poll_once(fut, Waker::noop()) {
+                Poll::Ready(Ok(v)) => v,
+                other => panic!("{name}: a receive after the batch: {other:?}"),
+            });
+            assert_eq!(got, [1, 2], "{name}");
+        });
+    }
+}
+
+#[test]
+fn a_waker_that_panics_on_a_close_stops_no_other_line() {
+    // The panicking waker in the receivers' first place, or behind it; a
+    // `closed()` future waits in another line and must be woken either way.
+    for behind in [false, true] {
+        for (name, make) in CHANNELS {
+            watchdog(name, move || {
+                let (tx, rx) = make(2);
+                let rx2 = rx.clone();
+                let mut first = pin!(rx.recv());
+                let mut second = pin!(rx2.recv());
+                let panicky = Waker::from(Arc::new(PanicOnWake));
+                let (w1, w2) = if behind {
+                    (Waker::noop(), &panicky)
+                } else {
+                    (&panicky, Waker::noop())
+                };
+                wait_in_line(first.as_mut(), w1);
+                wait_in_line(second.as_mut(), w2);
+                let mut closed = pin!(tx.closed());
+                let count = Arc::new(WakeCount::default());
+                assert!(poll_once(closed.as_mut(), &Waker::from(count.clone())).is_pending());
+                panics_through(name, || {
+                    rx.close();
+                });
+                assert_eq!(
+                    count.count(),
+                    1,
+                    "{name} (behind: {behind}): closed() woken"
+                );
+                assert_eq!(poll_once(closed, Waker::noop()), Poll::Ready(()));
+            });
+        }
+    }
+}
