@@ -55,6 +55,14 @@
 //!   taken passes on to the next waiter.
 //! - Every message still buffered when the channel goes away is dropped
 //!   exactly once.
+//! - Waiting senders and receivers are woken in the order they joined
+//!   their line of waiters. A future that has to wait first yields to its executor once (it
+//!   wakes its own waker and returns `Pending`, as `tokio::task::yield_now`
+//!   does), then joins the line of waiters, unless it waits on a
+//!   multi-thread runtime on a channel of more than 8 slots, or an
+//!   unbounded one, where it joins at once (the README's Performance
+//!   section says why, under "How a task waits"); a future polled by hand
+//!   sees that one extra wake-up.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
