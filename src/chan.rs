@@ -304,10 +304,21 @@ impl<T, Q: Queue<T>> Chan<T, Q, AllLines> {
     /// stream ([`Line::Stream`]); a load per line when nobody waits.
     #[inline]
     fn notify_receivers(&self, n: usize) {
-        self.lines.recv_ops.notify_many(n);
-        if n != 0 {
-            self.lines.stream_ops.notify_many(usize::MAX);
+        let lines = &self.lines;
+        if n != 0 && (lines.recv_ops.anyone_waits() || lines.stream_ops.anyone_waits()) {
+            self.notify_receivers_slow(n);
         }
+    }
+
+    /// [`Chan::notify_receivers`] when someone waits. A waker that panics
+    /// in one line stops neither line: the first panic goes on once both
+    /// are woken.
+    #[cold]
+    fn notify_receivers_slow(&self, n: usize) {
+        let mut panics = crate::notify::Panics::default();
+        panics.catch(|| self.lines.recv_ops.notify_many(n));
+        panics.catch(|| self.lines.stream_ops.notify_many(usize::MAX));
+        panics.raise();
     }
 
     /// Pushes, replacing the oldest message when full; `Err` when closed.

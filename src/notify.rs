@@ -870,6 +870,16 @@ impl Waiters {
         self.notify_many(1);
     }
 
+    /// Whether anyone waits unclaimed: the load of [`Waiters::notify_many`]'s
+    /// fast path, for a caller that notifies several lines out of line
+    /// only when one of them has waiters.
+    #[inline]
+    pub(crate) fn anyone_waits(&self) -> bool {
+        seqcst_edge();
+        // Ordering: SeqCst load, as in `notify_many` (which loads again).
+        self.idle.load(Ordering::SeqCst) != 0
+    }
+
     /// Wakes `n` more waiters, if anyone waits (after a batch).
     #[inline]
     pub(crate) fn notify_many(&self, n: usize) {

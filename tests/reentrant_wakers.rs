@@ -354,3 +354,45 @@ fn a_waker_that_panics_on_a_close_stops_no_other_line() {
         }
     }
 }
+
+#[test]
+fn a_waker_that_panics_as_a_push_wakes_it_stops_no_waiting_stream() {
+    // A `recv` future whose waker panics, in the first place or behind
+    // it, and a stream waiting beside it: the push wakes both lines.
+    for behind in [false, true] {
+        for (name, make) in CHANNELS {
+            watchdog(name, move || {
+                use futures_core::Stream;
+                let (tx, rx) = make(2);
+                let rx2 = rx.clone();
+                let mut stream = rx.clone();
+                let mut first = pin!(rx.recv());
+                let mut second = pin!(rx2.recv());
+                let panicky = Waker::from(Arc::new(PanicOnWake));
+                if behind {
+                    wait_in_line(first.as_mut(), Waker::noop());
+                    wait_in_line(second.as_mut(), &panicky);
+                } else {
+                    wait_in_line(first.as_mut(), &panicky);
+                }
+                let count = Arc::new(WakeCount::default());
+                let streaming = Waker::from(count.clone());
+                let mut poll_stream = |waker: &Waker| {
+                    Pin::new(&mut stream).poll_next(&mut std::task::Context::from_waker(waker))
+                };
+                assert!(poll_stream(Waker::noop()).is_pending());
+                assert!(poll_stream(&streaming).is_pending());
+                // One batch: one notification of each line.
+                panics_through(name, || {
+                    let _ = tx.try_send_many(&mut vec![1, 2]);
+                });
+                assert_eq!(
+                    count.count(),
+                    1,
+                    "{name} (behind: {behind}): the stream's wake-up"
+                );
+                assert_eq!(poll_stream(Waker::noop()), Poll::Ready(Some(1)));
+            });
+        }
+    }
+}
