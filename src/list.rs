@@ -379,6 +379,34 @@ impl<T> List<T> {
         (!block.is_null()).then(|| unsafe { Box::from_raw(block) })
     }
 
+    /// The first try of `push_or_closed`, for `push` and `push_from`: the
+    /// open list's tail on a slot that is not its block's last and the CAS
+    /// won gives that lap's block and the slot's offset, to be written
+    /// with `write`. The last slot (whose producer links the next block),
+    /// the bridge, a lost race and a closed list give `None`, for the loop
+    /// out of line.
+    #[inline(always)]
+    fn claim_inline(&self) -> Option<(*mut Block<T>, usize)> {
+        // Ordering: Acquire on both loads, as in `push_or_closed`.
+        let tail = self.tail.index.load(Ordering::Acquire);
+        let block = self.tail.block.load(Ordering::Acquire);
+        let offset = (tail >> SHIFT) % LAP;
+        (tail & MARK == 0
+            && offset + 1 < BLOCK_CAP
+            // Ordering: as for the claim in `push_or_closed`.
+            && self
+                .tail
+                .index
+                .compare_exchange_weak(
+                    tail,
+                    tail.wrapping_add(ONE),
+                    Ordering::SeqCst,
+                    Ordering::Acquire,
+                )
+                .is_ok())
+        .then_some((block, offset))
+    }
+
     /// Shared by `push` (past its inline first try) and `force_push`:
     /// appends `value`, or hands it back when the list is closed. Out of
     /// line, so that `push`'s inline part stays small.
@@ -762,37 +790,35 @@ impl<T> List<T> {
 }
 
 impl<T> Queue<T> for List<T> {
-    /// The first try of `push_or_closed`, inlined for the common case: the
-    /// tail on a slot that is not its block's last, the CAS won. The last
-    /// slot (whose producer links the next block), the bridge, a lost race
-    /// and a closed list go to the loop out of line.
+    /// The first try of `push_or_closed`, inline ([`List::claim_inline`]);
+    /// anything else goes to the loop out of line.
     #[inline]
     fn push(&self, value: T) -> Result<(), PushError<T>> {
-        // Ordering: Acquire on both loads, as in `push_or_closed`.
-        let tail = self.tail.index.load(Ordering::Acquire);
-        let block = self.tail.block.load(Ordering::Acquire);
-        let offset = (tail >> SHIFT) % LAP;
-        if tail & MARK == 0
-            && offset + 1 < BLOCK_CAP
-            // Ordering: as for the claim in `push_or_closed`.
-            && self
-                .tail
-                .index
-                .compare_exchange_weak(
-                    tail,
-                    tail.wrapping_add(ONE),
-                    Ordering::SeqCst,
-                    Ordering::Acquire,
-                )
-                .is_ok()
-        {
-            // SAFETY: as in `push_or_closed`: our CAS moved tail from
-            // {lap, offset}, not a bridge, and `block` is lap's block;
-            // `offset` is not the lap's last slot, so no next block is due.
+        if let Some((block, offset)) = self.claim_inline() {
+            // SAFETY: as in `push_or_closed`: `claim_inline`'s CAS moved
+            // tail from {lap, offset}, not a bridge, and `block` is lap's
+            // block; `offset` is not the lap's last slot, so no next block
+            // is due.
             unsafe { self.write(block, offset, None, value) };
             return Ok(());
         }
         self.push_or_closed(value).map_err(PushError::Closed)
+    }
+
+    #[inline(always)]
+    fn push_from(&self, src: &mut Option<T>) -> Result<(), PushError<()>> {
+        if let Some((block, offset)) = self.claim_inline() {
+            // Read only now, after the claim (see `Queue::push_from`).
+            let value = src.take().expect("send polled after completion");
+            // SAFETY: as in `push`.
+            unsafe { self.write(block, offset, None, value) };
+            return Ok(());
+        }
+        let value = src.take().expect("send polled after completion");
+        self.push_or_closed(value).map_err(|value| {
+            *src = Some(value);
+            PushError::Closed(())
+        })
     }
 
     /// Never replaces anything: an unbounded list is never full.

@@ -37,6 +37,11 @@ pub(crate) use crate::error::TryRecvError as PopError;
 pub(crate) trait Queue<T> {
     /// Adds `value` at the back, or hands it back.
     fn push(&self, value: T) -> Result<(), PushError<T>>;
+    /// [`Queue::push`] of the value in `src`, which the fast path takes out
+    /// only once it has claimed a slot: for a waiting send, whose message
+    /// lives in its future (`Chan::send_once`). `src` is `None` after `Ok`
+    /// and holds the value again after `Err`.
+    fn push_from(&self, src: &mut Option<T>) -> Result<(), PushError<()>>;
     /// Adds `value` at the back; when full, replaces the oldest value and
     /// returns it. Hands `value` back only when closed.
     fn force_push(&self, value: T) -> Result<Option<T>, T>;
@@ -145,6 +150,10 @@ impl<T> Queue<T> for Flavor<T> {
     #[inline]
     fn push(&self, value: T) -> Result<(), PushError<T>> {
         each_flavor!(self, q => q.push(value))
+    }
+    #[inline(always)]
+    fn push_from(&self, src: &mut Option<T>) -> Result<(), PushError<()>> {
+        each_flavor!(self, q => q.push_from(src))
     }
     fn force_push(&self, value: T) -> Result<Option<T>, T> {
         each_flavor!(self, q => q.force_push(value))

@@ -160,6 +160,30 @@ impl<T> Ring<T> {
         unsafe { self.slots.get_unchecked(index) }
     }
 
+    /// The first iteration of `push_or_else`, inline, for `push` and
+    /// `push_from`: the open ring's slot at `tail` empty and the tail CAS
+    /// won gives the slot and its position, to be written with `put`;
+    /// anything else (full, closed, a lost race, a slot still being read)
+    /// `None`, for the full loop, out of line. Kept apart so that the fast
+    /// path needs few registers and no stack frame to speak of: with the
+    /// loop and its backoff inline, every push paid for saving and
+    /// restoring the registers only the slow path uses.
+    #[inline(always)]
+    fn claim_inline(&self) -> Option<(&Slot<T>, usize)> {
+        // Ordering: as in `push_or_else`, whose first iteration this is.
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & self.mark_bit != 0 {
+            return None;
+        }
+        let slot = self.slot(tail);
+        (slot.stamp.load(Ordering::Acquire) == tail
+            && self
+                .tail
+                .compare_exchange_weak(tail, self.next(tail), Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok())
+        .then_some((slot, tail))
+    }
+
     /// Shared by `push` and `force_push`: claims the tail when the slot is
     /// empty; when the ring is full at `tail`, calls `on_full(value, tail)`,
     /// which either finishes the push its own way (`Break`) or hands the value
@@ -515,36 +539,35 @@ impl<T> Ring<T> {
 }
 
 impl<T> Queue<T> for Ring<T> {
-    /// One inline try for the common case (open, the slot at `tail` empty,
-    /// the CAS won); anything else (full, closed, a lost race, a slot still
-    /// being read) goes to the full loop, out of line. Kept apart so that
-    /// the fast path needs few registers and no stack frame to speak of:
-    /// with the loop and its backoff inline, every push paid for saving
-    /// and restoring the registers only the slow path uses.
+    /// One inline try for the common case ([`Ring::claim_inline`]);
+    /// anything else goes to the full loop, out of line.
     #[inline]
     fn push(&self, value: T) -> Result<(), PushError<T>> {
-        // Ordering: as in `push_or_else`, whose first iteration this is.
-        let tail = self.tail.load(Ordering::Relaxed);
-        if tail & self.mark_bit == 0 {
-            let slot = self.slot(tail);
-            if slot.stamp.load(Ordering::Acquire) == tail
-                && self
-                    .tail
-                    .compare_exchange_weak(
-                        tail,
-                        self.next(tail),
-                        Ordering::SeqCst,
-                        Ordering::Relaxed,
-                    )
-                    .is_ok()
-            {
-                // SAFETY: as in `push_or_else`: we won the tail CAS at `tail`
-                // while the stamp read `tail`, so the slot is empty and ours.
-                unsafe { Self::put(slot, tail, value) };
-                return Ok(());
-            }
+        if let Some((slot, tail)) = self.claim_inline() {
+            // SAFETY: `claim_inline` won the tail CAS at `tail` while the
+            // stamp read `tail`: the slot is empty and ours.
+            unsafe { Self::put(slot, tail, value) };
+            return Ok(());
         }
         self.push_slow(value)
+    }
+
+    #[inline(always)]
+    fn push_from(&self, src: &mut Option<T>) -> Result<(), PushError<()>> {
+        if let Some((slot, tail)) = self.claim_inline() {
+            // Read only now, after the claim (see `Queue::push_from`).
+            let value = src.take().expect("send polled after completion");
+            // SAFETY: `claim_inline` won the tail CAS at `tail` while the
+            // stamp read `tail`: the slot is empty and ours.
+            unsafe { Self::put(slot, tail, value) };
+            return Ok(());
+        }
+        let value = src.take().expect("send polled after completion");
+        self.push_slow(value).map_err(|e| {
+            let (err, value) = e.into_parts();
+            *src = Some(value);
+            err
+        })
     }
 
     fn force_push(&self, value: T) -> Result<Option<T>, T> {

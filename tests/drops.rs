@@ -282,3 +282,48 @@ fn batches_move_each_message_once_and_hand_back_the_rest() {
         }
     }
 }
+
+/// A message of more than 16 bytes: a waiting send moves it from its future
+/// into the slot only once it has claimed the slot (`Queue::push_from`).
+struct Big {
+    tracked: Tracked,
+    _pad: [u64; 6],
+}
+
+fn big(log: &DropLog, id: usize) -> Big {
+    Big {
+        tracked: log.item(id),
+        _pad: [id as u64; 6],
+    }
+}
+
+#[tokio::test]
+async fn large_messages_of_waiting_sends_move_once_or_come_back() {
+    let log = DropLog::new(6);
+    let waker = std::task::Waker::noop();
+    let (tx, rx) = bounded(1);
+    tx.send(big(&log, 0)).await.unwrap();
+    // Full: the message stays in the future until a slot is free.
+    let mut waiting = Box::pin(tx.send(big(&log, 1)));
+    assert!(common::poll_once(waiting.as_mut(), waker).is_pending());
+    assert_eq!(log.drops(1), 0);
+    assert_eq!(rx.try_recv().unwrap().tracked.id, 0);
+    waiting.await.unwrap();
+    // A pending send dropped drops its own message, once.
+    let mut dropped = Box::pin(tx.send(big(&log, 2)));
+    assert!(common::poll_once(dropped.as_mut(), waker).is_pending());
+    drop(dropped);
+    assert_eq!(log.drops(2), 1);
+    // Closed: the message comes back, undropped.
+    drop(rx);
+    let SendError(back) = tx.send(big(&log, 3)).await.unwrap_err();
+    assert_eq!((back.tracked.id, log.drops(3)), (3, 0));
+
+    let (utx, urx) = unbounded();
+    utx.send(big(&log, 4)).await.unwrap();
+    urx.close();
+    let SendError(uback) = utx.send(big(&log, 5)).await.unwrap_err();
+    assert_eq!((uback.tracked.id, log.drops(5)), (5, 0));
+    drop((back, uback, tx, utx, urx));
+    log.assert_each_dropped_once();
+}

@@ -2,7 +2,8 @@
 //! sizes. Messages of up to 16 bytes take a try compiled into the future's
 //! poll, larger ones an out-of-line try (`chan.rs`, `inlines_tries`); each
 //! size here goes through both waits (full, then empty) many times, on both
-//! runtimes and on blocking threads, and through a close that ends a wait.
+//! runtimes and on blocking threads, and through a close that ends a wait;
+//! and through an unbounded channel.
 
 mod common;
 
@@ -28,12 +29,16 @@ fn messages() -> usize {
     common::scaled(2_000)
 }
 
-/// One producer task and one consumer task through `bounded(cap)`, with
-/// `send().await` and either `recv().await` or the stream; checks every
-/// message arrives once, in order, intact.
-async fn one_to_one<const N: usize>(cap: usize, as_stream: bool) {
+/// One producer task and one consumer task through `bounded(cap)` (or,
+/// for `None`, `unbounded()`), with `send().await` and either
+/// `recv().await` or the stream; checks every message arrives once, in
+/// order, intact.
+async fn one_to_one<const N: usize>(cap: Option<usize>, as_stream: bool) {
     let n = messages();
-    let (tx, rx) = ringchan::bounded::<Msg<N>>(cap);
+    let (tx, rx) = match cap {
+        Some(cap) => ringchan::bounded::<Msg<N>>(cap),
+        None => ringchan::unbounded::<Msg<N>>(),
+    };
     let producer = tokio::spawn(async move {
         for seq in 0..n {
             tx.send(Msg::new(seq)).await.expect("receiver alive");
@@ -98,11 +103,13 @@ async fn close_ends_waits<const N: usize>() {
 
 /// Every scenario for messages of `N` bytes.
 fn all_for<const N: usize>() {
-    for cap in [1, 4] {
+    for cap in [Some(1), Some(4), None] {
         for as_stream in [false, true] {
             common::current_thread_rt().block_on(one_to_one::<N>(cap, as_stream));
             common::multi_thread_rt().block_on(one_to_one::<N>(cap, as_stream));
         }
+    }
+    for cap in [1, 4] {
         one_to_one_blocking::<N>(cap);
     }
     common::current_thread_rt().block_on(close_ends_waits::<N>());
