@@ -807,14 +807,16 @@ impl<T> Queue<T> for List<T> {
 
     #[inline(always)]
     fn push_from(&self, src: &mut Option<T>) -> Result<(), PushError<()>> {
+        assert!(src.is_some(), "send polled after completion");
         if let Some((block, offset)) = self.claim_inline() {
-            // Read only now, after the claim (see `Queue::push_from`).
-            let value = src.take().expect("send polled after completion");
+            // Read only now, after the claim (see `Queue::push_from`);
+            // there is one: checked above, and `src` is ours since.
+            let value = src.take().expect("checked before the claim");
             // SAFETY: as in `push`.
             unsafe { self.write(block, offset, None, value) };
             return Ok(());
         }
-        let value = src.take().expect("send polled after completion");
+        let value = src.take().expect("checked before the claim");
         self.push_or_closed(value).map_err(|value| {
             *src = Some(value);
             PushError::Closed(())

@@ -41,6 +41,11 @@ pub(crate) trait Queue<T> {
     /// only once it has claimed a slot: for a waiting send, whose message
     /// lives in its future (`Chan::send_once`). `src` is `None` after `Ok`
     /// and holds the value again after `Err`.
+    ///
+    /// # Panics
+    /// If `src` is `None` (a send polled after it completed): before it
+    /// claims anything, since a slot claimed and never written would stop
+    /// every receive after it.
     fn push_from(&self, src: &mut Option<T>) -> Result<(), PushError<()>>;
     /// Adds `value` at the back; when full, replaces the oldest value and
     /// returns it. Hands `value` back only when closed.

@@ -554,15 +554,17 @@ impl<T> Queue<T> for Ring<T> {
 
     #[inline(always)]
     fn push_from(&self, src: &mut Option<T>) -> Result<(), PushError<()>> {
+        assert!(src.is_some(), "send polled after completion");
         if let Some((slot, tail)) = self.claim_inline() {
-            // Read only now, after the claim (see `Queue::push_from`).
-            let value = src.take().expect("send polled after completion");
+            // Read only now, after the claim (see `Queue::push_from`);
+            // there is one: checked above, and `src` is ours since.
+            let value = src.take().expect("checked before the claim");
             // SAFETY: `claim_inline` won the tail CAS at `tail` while the
             // stamp read `tail`: the slot is empty and ours.
             unsafe { Self::put(slot, tail, value) };
             return Ok(());
         }
-        let value = src.take().expect("send polled after completion");
+        let value = src.take().expect("checked before the claim");
         self.push_slow(value).map_err(|e| {
             let (err, value) = e.into_parts();
             *src = Some(value);

@@ -135,3 +135,44 @@ sizes! {
     sixty_four_byte_messages => 64,
     kilobyte_messages => 1024,
 }
+
+/// A `send` future polled again after it completed panics with a clear
+/// message, and the channel goes on working: the panic comes before the
+/// send claims a slot, which would otherwise stay claimed and unwritten,
+/// and hang every receive after it.
+fn send_polled_after_completion<const N: usize>(cap: Option<usize>) {
+    common::watchdog("send polled after completion", move || {
+        let (tx, rx) = match cap {
+            Some(cap) => ringchan::bounded::<Msg<N>>(cap),
+            None => ringchan::unbounded::<Msg<N>>(),
+        };
+        let mut send = Box::pin(tx.send(Msg::new(0)));
+        let waker = futures::task::noop_waker();
+        assert!(common::poll_once(send.as_mut(), &waker).is_ready());
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = common::poll_once(send.as_mut(), &waker);
+        }));
+        let message = again.expect_err("a completed send polled again must panic");
+        let text = message
+            .downcast_ref::<&str>()
+            .copied()
+            .or(message.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("");
+        assert!(
+            text.contains("polled after completion"),
+            "panic message: {text:?}"
+        );
+        drop(send);
+        tx.try_send(Msg::new(1)).expect("room left");
+        assert_eq!(rx.try_recv(), Ok(Msg::new(0)));
+        assert_eq!(rx.try_recv(), Ok(Msg::new(1)));
+    });
+}
+
+#[test]
+fn a_completed_send_polled_again_panics_and_leaves_the_channel_working() {
+    for cap in [Some(4), None] {
+        send_polled_after_completion::<8>(cap);
+        send_polled_after_completion::<64>(cap);
+    }
+}
