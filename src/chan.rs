@@ -419,13 +419,13 @@ impl<T, Q: Queue<T>> Chan<T, Q, AllLines> {
     /// into the slot once. Taken out first, it was read back right after
     /// the future was built, through a stack copy staged before the claim's
     /// locked instruction: on the AMD EPYC development machine, 64-byte
-    /// messages, race, processes of each build alternated, medians:
-    /// current-thread SPSC capacity 1024 36.6 -> 29.1 ns, MPSC 4 36.3 ->
-    /// 29.7, capacity 16 42.3 -> 35.0, unbounded 37.9 -> 31.9, multi-thread
-    /// SPSC capacity 1024 44.0 -> 35.6, MPSC 4 73.2 -> 66.2 (callgrind: 1%
-    /// fewer instructions). Small messages keep the take-and-push, which
-    /// holds them in registers: through `push_from` they cost 5-8% more
-    /// instructions.
+    /// messages, race, 3 processes of each build alternated, medians:
+    /// current-thread SPSC capacity 1024 34.9 -> 28.9 ns, MPSC 4 34.9 ->
+    /// 29.1, capacity 16 41.6 -> 35.1, unbounded 37.0 -> 31.1, ping-pong
+    /// 148.7 -> 128.9, multi-thread SPSC capacity 1024 40.5 -> 35.0
+    /// (callgrind: 1-2% fewer instructions). Small messages keep the
+    /// take-and-push, which holds them in registers: through `push_from`
+    /// they cost 5-8% more instructions.
     #[inline(always)]
     fn send_once(&self, value: &mut Option<T>) -> Option<Result<(), T>> {
         if inlines_tries::<T>() {

@@ -327,3 +327,37 @@ async fn large_messages_of_waiting_sends_move_once_or_come_back() {
     drop((back, uback, tx, utx, urx));
     log.assert_each_dropped_once();
 }
+
+#[test]
+fn a_large_send_polled_after_completion_claims_no_slot() {
+    // A completed send polled again panics before it claims a slot: a slot
+    // claimed and never written would hang the receives after it, and the
+    // channel's drop would drop whatever the slot held before (Miri: a read
+    // of uninitialised memory, or a message dropped twice).
+    for flavor in ["bounded", "unbounded"] {
+        let log = DropLog::new(2);
+        let (tx, rx) = if flavor == "bounded" {
+            bounded(1)
+        } else {
+            unbounded()
+        };
+        let waker = std::task::Waker::noop();
+        let mut send = Box::pin(tx.send(big(&log, 0)));
+        assert!(common::poll_once(send.as_mut(), waker).is_ready());
+        drop(rx.try_recv().expect("the message sent"));
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            common::poll_once(send.as_mut(), waker)
+        }));
+        assert!(again.is_err(), "{flavor}: a completed send polled again");
+        drop(send);
+        assert_eq!(rx.len(), 0, "{flavor}: a slot was claimed");
+        tx.try_send(big(&log, 1)).expect("room");
+        assert_eq!(
+            rx.try_recv().map(|m| m.tracked.id).ok(),
+            Some(1),
+            "{flavor}"
+        );
+        drop((tx, rx));
+        log.assert_each_dropped_once();
+    }
+}
