@@ -176,3 +176,72 @@ fn a_completed_send_polled_again_panics_and_leaves_the_channel_working() {
         send_polled_after_completion::<64>(cap);
     }
 }
+
+/// Several producer and consumer tasks (more than the runtime's workers)
+/// through one channel, each message its sequence number and a body derived
+/// from it: every message arrives once, intact, and each consumer sees each
+/// producer's messages in order. Messages of more than 16 bytes take the
+/// waiting sends' claim-then-move path (`Queue::push_from`), here with
+/// producers losing claims to each other.
+async fn many_to_many<const N: usize>(cap: Option<usize>) {
+    const PRODUCERS: usize = 4;
+    const CONSUMERS: usize = 3;
+    let per = messages();
+    let (tx, rx) = match cap {
+        Some(cap) => ringchan::bounded::<(usize, Msg<N>)>(cap),
+        None => ringchan::unbounded::<(usize, Msg<N>)>(),
+    };
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                for seq in p * per..(p + 1) * per {
+                    tx.send((seq, Msg::new(seq)))
+                        .await
+                        .expect("receivers alive");
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let consumers: Vec<_> = (0..CONSUMERS)
+        .map(|_| {
+            let rx = rx.clone();
+            tokio::spawn(async move {
+                let mut last = [None::<usize>; PRODUCERS];
+                let mut seen = Vec::new();
+                while let Ok((seq, body)) = rx.recv().await {
+                    assert_eq!(body, Msg::new(seq), "message {seq} of {N} bytes torn");
+                    let p = seq / per;
+                    assert!(last[p] < Some(seq), "producer {p}'s messages out of order");
+                    last[p] = Some(seq);
+                    seen.push(seq);
+                }
+                seen
+            })
+        })
+        .collect();
+    drop(rx);
+    for p in producers {
+        p.await.expect("producer");
+    }
+    let mut all = Vec::new();
+    for c in consumers {
+        all.extend(c.await.expect("consumer"));
+    }
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (0..PRODUCERS * per).collect::<Vec<_>>(),
+        "{N} bytes, capacity {cap:?}: every message once"
+    );
+}
+
+#[test]
+fn many_producers_and_consumers_of_large_messages() {
+    for cap in [Some(1), Some(3), Some(64), None] {
+        common::multi_thread_rt().block_on(many_to_many::<64>(cap));
+        common::current_thread_rt().block_on(many_to_many::<64>(cap));
+        common::multi_thread_rt().block_on(many_to_many::<9>(cap));
+    }
+}
