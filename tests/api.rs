@@ -153,54 +153,13 @@ fn recv_parks_when_empty_and_completes_after_each_kind_of_send() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn send_and_recv_deliver_every_message_once_in_per_sender_order() {
-    const PRODUCERS: usize = 4;
-    const CONSUMERS: usize = 4;
-    let per_producer = scaled(5_000);
-    let (tx, rx) = bounded::<(usize, usize)>(7);
-
-    let producers: Vec<_> = (0..PRODUCERS)
-        .map(|p| {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                for i in 0..per_producer {
-                    tx.send((p, i)).await.unwrap();
-                }
-            })
-        })
-        .collect();
-    drop(tx);
-    let consumers: Vec<_> = (0..CONSUMERS)
-        .map(|_| {
-            let rx = rx.clone();
-            tokio::spawn(async move {
-                let mut last = [None; PRODUCERS];
-                let mut got = Vec::new();
-                while let Ok((p, i)) = rx.recv().await {
-                    assert!(last[p] < Some(i), "producer {p}: {i} after {:?}", last[p]);
-                    last[p] = Some(i);
-                    got.push((p, i));
-                }
-                got
-            })
-        })
-        .collect();
-    drop(rx);
-
-    let mut all = Vec::new();
-    guard(async {
-        for producer in producers {
-            producer.await.unwrap();
-        }
-        for consumer in consumers {
-            all.extend(consumer.await.unwrap());
-        }
-    })
+    common::fan_in_fan_out(
+        bounded::<usize>(7),
+        (4, 4, scaled(5_000)),
+        |seq| seq,
+        |seq| seq,
+    )
     .await;
-    all.sort_unstable();
-    let expected: Vec<_> = (0..PRODUCERS)
-        .flat_map(|p| (0..per_producer).map(move |i| (p, i)))
-        .collect();
-    assert_eq!(all, expected);
 }
 
 // ---------------------------------------------------------------- blocking

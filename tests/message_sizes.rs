@@ -184,57 +184,20 @@ fn a_completed_send_polled_again_panics_and_leaves_the_channel_working() {
 /// waiting sends' claim-then-move path (`Queue::push_from`), here with
 /// producers losing claims to each other.
 async fn many_to_many<const N: usize>(cap: Option<usize>) {
-    const PRODUCERS: usize = 4;
-    const CONSUMERS: usize = 3;
-    let per = messages();
-    let (tx, rx) = match cap {
+    let chan = match cap {
         Some(cap) => ringchan::bounded::<(usize, Msg<N>)>(cap),
         None => ringchan::unbounded::<(usize, Msg<N>)>(),
     };
-    let producers: Vec<_> = (0..PRODUCERS)
-        .map(|p| {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                for seq in p * per..(p + 1) * per {
-                    tx.send((seq, Msg::new(seq)))
-                        .await
-                        .expect("receivers alive");
-                }
-            })
-        })
-        .collect();
-    drop(tx);
-    let consumers: Vec<_> = (0..CONSUMERS)
-        .map(|_| {
-            let rx = rx.clone();
-            tokio::spawn(async move {
-                let mut last = [None::<usize>; PRODUCERS];
-                let mut seen = Vec::new();
-                while let Ok((seq, body)) = rx.recv().await {
-                    assert_eq!(body, Msg::new(seq), "message {seq} of {N} bytes torn");
-                    let p = seq / per;
-                    assert!(last[p] < Some(seq), "producer {p}'s messages out of order");
-                    last[p] = Some(seq);
-                    seen.push(seq);
-                }
-                seen
-            })
-        })
-        .collect();
-    drop(rx);
-    for p in producers {
-        p.await.expect("producer");
-    }
-    let mut all = Vec::new();
-    for c in consumers {
-        all.extend(c.await.expect("consumer"));
-    }
-    all.sort_unstable();
-    assert_eq!(
-        all,
-        (0..PRODUCERS * per).collect::<Vec<_>>(),
-        "{N} bytes, capacity {cap:?}: every message once"
-    );
+    common::fan_in_fan_out(
+        chan,
+        (4, 3, messages()),
+        |seq| (seq, Msg::new(seq)),
+        |(seq, body)| {
+            assert_eq!(body, Msg::new(seq), "message {seq} of {N} bytes torn");
+            seq
+        },
+    )
+    .await;
 }
 
 #[test]

@@ -85,6 +85,67 @@ pub async fn send_all_then_check_delivery(
     assert_delivered_once(parts, n);
 }
 
+/// `producers` tasks send `per` messages each (`make(seq)`, producer `p`
+/// the numbers `p * per..(p + 1) * per`, in order) to `consumers` tasks
+/// that receive until the channel closes. Checks that each consumer saw
+/// each producer's messages in order and that every number arrived once;
+/// `seq_of` gives a message's number back (and may check the rest of it).
+pub async fn fan_in_fan_out<T: Send + 'static>(
+    (tx, rx): (ringchan::Sender<T>, ringchan::Receiver<T>),
+    (producers, consumers, per): (usize, usize, usize),
+    make: fn(usize) -> T,
+    seq_of: fn(T) -> usize,
+) {
+    let senders: Vec<_> = (0..producers)
+        .map(|p| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                for seq in p * per..(p + 1) * per {
+                    assert!(tx.send(make(seq)).await.is_ok(), "receivers alive");
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let receivers: Vec<_> = (0..consumers)
+        .map(|_| {
+            let rx = rx.clone();
+            tokio::spawn(async move {
+                let mut last = vec![None::<usize>; producers];
+                let mut seen = Vec::new();
+                while let Ok(message) = rx.recv().await {
+                    let seq = seq_of(message);
+                    let p = seq / per;
+                    assert!(
+                        last[p] < Some(seq),
+                        "producer {p}: {seq} after {:?}",
+                        last[p]
+                    );
+                    last[p] = Some(seq);
+                    seen.push(seq);
+                }
+                seen
+            })
+        })
+        .collect();
+    drop(rx);
+    let mut all = Vec::with_capacity(producers * per);
+    guard(async {
+        for sender in senders {
+            sender.await.expect("producer");
+        }
+        for receiver in receivers {
+            all.extend(receiver.await.expect("consumer"));
+        }
+    })
+    .await;
+    all.sort_unstable();
+    assert!(
+        all.iter().copied().eq(0..producers * per),
+        "messages lost or duplicated"
+    );
+}
+
 /// A waker that counts how often it was woken.
 #[derive(Default)]
 pub struct WakeCount(AtomicUsize);
